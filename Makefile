@@ -1,0 +1,18 @@
+# The two entry points the README opens with; each sets up what it needs first.
+.PHONY: demo test lint bench
+
+demo:
+	bash scripts/setup.sh
+	.venv/bin/evidoc check
+	.venv/bin/evidoc build --site-dir build/site
+	.venv/bin/evidoc pdf --output build/audit-pack.pdf
+
+test:
+	bash scripts/setup.sh --test
+	.venv/bin/python -m pytest
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench:
+	.venv/bin/python benchmarks/check_scale.py

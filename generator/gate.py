@@ -1,0 +1,220 @@
+"""The CI gate: every finding about references, tags, scope and (when asked) evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from generator.findings import Finding, FindingKind
+from generator.library import Library
+from generator.models.common import split_ref
+from generator.report import Report, Status
+from generator.tags import TagKind, TagResolver
+
+
+class Requirement(StrEnum):
+    documented = "documented"
+    verified = "verified"
+
+
+def _reference(
+    library: Library, ref: str, file: str, line: int | None, column: int | None = None
+) -> Finding | None:
+    """A finding if `ref` does not name a control of a known framework."""
+    fid, cid = split_ref(ref)
+    framework = library.frameworks.get(fid)
+    if framework is None:
+        known = ", ".join(sorted(library.frameworks)) or "none"
+        return Finding(
+            kind=FindingKind.unknown_framework,
+            control=ref,
+            message=f"unknown framework {fid!r} in {ref!r}; known frameworks: {known}",
+            file=file,
+            line=line,
+            column=column,
+        )
+    if cid in framework.controls:
+        return None
+    what = (
+        f"{ref!r} names a group, not a control; name its controls"
+        if cid in framework.groups
+        else f"{ref!r}: {fid} has no control {cid!r}"
+    )
+    return Finding(
+        kind=FindingKind.unknown_control,
+        control=ref,
+        message=what,
+        file=file,
+        line=line,
+        column=column,
+    )
+
+
+def gate_findings(
+    library: Library,
+    report: Report,
+    today: dt.date,
+    require: Requirement = Requirement.documented,
+    known_checks: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    findings = list(library.findings)
+
+    def add(found: Finding | None) -> None:
+        if found is not None:
+            findings.append(found)
+
+    if library.scope is not None:
+        scope = library.scope
+        for i, fid in enumerate(scope.model.frameworks):
+            if fid not in library.frameworks:
+                line, col = scope.marks.locate(("frameworks", i))
+                add(
+                    Finding(
+                        kind=FindingKind.unknown_framework,
+                        message=f"scope names unknown framework {fid!r}",
+                        file=scope.file,
+                        line=line,
+                        column=col,
+                    )
+                )
+        for i, ex in enumerate(scope.model.exclusions):
+            line, col = scope.marks.locate(("exclusions", i, "control"))
+            add(_reference(library, ex.control, scope.file, line, col))
+            if ex.expired(today):
+                add(
+                    Finding(
+                        kind=FindingKind.expired_exclusion,
+                        control=ex.control,
+                        message=(
+                            f"exclusion of {ex.control} expired on {ex.expires}; "
+                            "renew it or map the control"
+                        ),
+                        file=scope.file,
+                        line=scope.marks.locate(("exclusions", i, "expires"))[0],
+                    )
+                )
+
+    page_names = {page.path for page in library.pages}
+    for pid in sorted(library.practices):
+        loaded = library.practices[pid]
+        for i, sat in enumerate(loaded.model.satisfies):
+            line, col = loaded.marks.locate(("satisfies", i, "control"))
+            add(_reference(library, sat.control, loaded.file, line, col))
+        for i, page in enumerate(loaded.model.docs):
+            if page not in page_names:
+                line, col = loaded.marks.locate(("docs", i))
+                add(
+                    Finding(
+                        kind=FindingKind.unknown_page,
+                        message=f"practice {pid} names docs page {page!r}, which does not exist",
+                        file=loaded.file,
+                        line=line,
+                        column=col,
+                    )
+                )
+        for i, check in enumerate(loaded.model.checks):
+            if check.id not in known_checks:
+                line, col = loaded.marks.locate(("checks", i, "id"))
+                add(
+                    Finding(
+                        kind=FindingKind.unknown_check,
+                        message=f"practice {pid} names unknown check {check.id!r}",
+                        file=loaded.file,
+                        line=line,
+                        column=col,
+                    )
+                )
+
+    for aid in sorted(library.attestations):
+        loaded = library.attestations[aid]
+        for i, ref in enumerate(loaded.model.controls):
+            line, col = loaded.marks.locate(("controls", i))
+            add(_reference(library, ref, loaded.file, line, col))
+        for i, pid in enumerate(loaded.model.practices):
+            if pid not in library.practices:
+                line, col = loaded.marks.locate(("practices", i))
+                add(
+                    Finding(
+                        kind=FindingKind.unknown_practice,
+                        message=f"attestation {aid} names unknown practice {pid!r}",
+                        file=loaded.file,
+                        line=line,
+                        column=col,
+                    )
+                )
+        if loaded.model.expired(today):
+            add(
+                Finding(
+                    kind=FindingKind.expired_attestation,
+                    message=f"attestation {aid} expired on {loaded.model.expires}",
+                    file=loaded.file,
+                    line=loaded.marks.locate(("expires",))[0],
+                )
+            )
+
+    for cid in sorted(library.crosswalks):
+        loaded = library.crosswalks[cid]
+        cw = loaded.model
+        for i, mapping in enumerate(cw.mappings):
+            for side, fid, ident in (
+                ("source", cw.source, mapping.source),
+                ("target", cw.target, mapping.target),
+            ):
+                line, col = loaded.marks.locate(("mappings", i, side))
+                add(_reference(library, f"{fid}:{ident}", loaded.file, line, col))
+
+    resolver = TagResolver(library)
+    for page in library.pages:
+        for tag in page.tags:
+            match = resolver.resolve(tag.text)
+            where = {"file": page.file, "line": tag.line, "column": tag.column}
+            if match is None:
+                add(
+                    Finding(
+                        kind=FindingKind.unknown_tag,
+                        message=f"tag {tag.text!r} names no control of any known framework",
+                        **where,
+                    )
+                )
+            elif match.kind is TagKind.group:
+                add(
+                    Finding(
+                        kind=FindingKind.group_tag,
+                        control=match.ref,
+                        message=(
+                            f"tag {tag.text!r} names the group {match.ref}, not a control; "
+                            "it maps no control"
+                        ),
+                        **where,
+                    )
+                )
+            elif match.kind is TagKind.unknown_control:
+                add(
+                    Finding(
+                        kind=FindingKind.unknown_control,
+                        control=match.ref,
+                        message=f"tag {tag.text!r}: {match.framework} has no control {match.id!r}",
+                        **where,
+                    )
+                )
+
+    for fw in report.frameworks:
+        for control in fw.controls:
+            kind = None
+            if control.status is Status.unmapped:
+                kind = FindingKind.unmapped_control
+            elif require is Requirement.verified and control.status is Status.failing:
+                kind = FindingKind.failing_control
+            elif require is Requirement.verified and control.status is Status.no_evidence:
+                kind = FindingKind.missing_evidence
+            if kind is not None:
+                add(
+                    Finding(
+                        kind=kind,
+                        control=control.ref,
+                        message=f"{control.ref} {control.title}: {control.reason}",
+                        file=control.file,
+                        line=control.line,
+                    )
+                )
+    return sorted(set(findings), key=Finding.sort_key)

@@ -1,0 +1,180 @@
+"""Load stage: every YAML file kind and the docs front matter into one Library."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from generator.docs_pages import iter_pages, read_front_matter
+from generator.errors import InputError, InputErrors
+from generator.findings import Finding, FindingKind
+from generator.library import ControlEntry, Library, Loaded, LoadedFramework
+from generator.models import Attestation, Crosswalk, Framework, Group, Practice, Scope, Sources
+from generator.validate import validate
+from generator.yamlio import Marks, load_yaml_file
+
+M = TypeVar("M", bound=BaseModel)
+
+MAX_FILES = 20_000
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    files = sorted(p for p in directory.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file())
+    return files[:MAX_FILES]
+
+
+def _load_model(path: Path, root: Path, model: type[M]) -> tuple[M, Marks]:
+    data, marks = load_yaml_file(path, display=_display(path, root))
+    return validate(model, data, marks), marks
+
+
+class _Collector:
+    """Runs loads and gathers every input error, so one run reports them all."""
+
+    def __init__(self) -> None:
+        self.errors: list[InputError] = []
+
+    def run(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except InputErrors as exc:
+            self.errors.extend(exc.errors)
+        except InputError as exc:
+            self.errors.append(exc)
+        return None
+
+
+def _index_framework(lf: LoadedFramework, findings: list[Finding]) -> None:
+    seen: dict[str, tuple[str | int, ...]] = {}
+
+    def note(cid: str, path: tuple[str | int, ...], what: str) -> bool:
+        if cid in seen:
+            first = lf.marks.locate(seen[cid])[0]
+            line, col = lf.marks.locate((*path, "id"))
+            findings.append(
+                Finding(
+                    kind=FindingKind.duplicate_id,
+                    control=f"{lf.model.id}:{cid}",
+                    message=(
+                        f"{what} id {cid!r} is used twice in {lf.model.id} (first at line {first})"
+                    ),
+                    file=lf.file,
+                    line=line,
+                    column=col,
+                )
+            )
+            return False
+        seen[cid] = path
+        return True
+
+    def walk(groups: list[Group], trail: tuple[str, ...], base: tuple[str | int, ...]) -> None:
+        for gi, group in enumerate(groups):
+            gpath = (*base, "groups", gi)
+            if note(group.id, gpath, "group"):
+                lf.groups[group.id] = group
+            for ci, control in enumerate(group.controls):
+                cpath = (*gpath, "controls", ci)
+                if note(control.id, cpath, "control"):
+                    lf.controls[control.id] = ControlEntry(control, (*trail, group.id), cpath)
+            walk(group.groups, (*trail, group.id), gpath)
+
+    for ci, control in enumerate(lf.model.controls):
+        cpath: tuple[str | int, ...] = ("controls", ci)
+        if note(control.id, cpath, "control"):
+            lf.controls[control.id] = ControlEntry(control, (), cpath)
+    walk(lf.model.groups, (), ())
+
+
+def _duplicate(kind: str, ident: str, file: str, line: int | None, first: str) -> Finding:
+    return Finding(
+        kind=FindingKind.duplicate_id,
+        message=f"{kind} id {ident!r} is already defined in {first}",
+        file=file,
+        line=line,
+    )
+
+
+def load_library(root: Path, docs_dir: Path | None = None) -> Library:
+    """Load an evidoc instance; raises InputErrors listing every invalid file."""
+    root = Path(root)
+    controls = root / "controls"
+    if not controls.is_dir():
+        raise InputError(
+            root, "not an evidoc instance: expected a 'controls/' directory (use --root DIR)"
+        )
+    docs = Path(docs_dir) if docs_dir is not None else root / "docs"
+    lib = Library(root=root, docs_dir=docs)
+    c = _Collector()
+
+    for path in _yaml_files(controls / "frameworks"):
+        loaded = c.run(lambda p=path: _load_model(p, root, Framework))
+        if loaded is None:
+            continue
+        model, marks = loaded
+        if model.id in lib.frameworks:
+            lib.findings.append(
+                _duplicate("framework", model.id, marks.file, 1, lib.frameworks[model.id].file)
+            )
+            continue
+        lf = LoadedFramework(model=model, file=marks.file, marks=marks)
+        _index_framework(lf, lib.findings)
+        lib.frameworks[model.id] = lf
+
+    kinds: list[tuple[str, type[BaseModel], dict[str, Any]]] = [
+        ("practices", Practice, lib.practices),
+        ("crosswalks", Crosswalk, lib.crosswalks),
+        ("attestations", Attestation, lib.attestations),
+    ]
+    for folder, model_type, target in kinds:
+        for path in _yaml_files(controls / folder):
+            loaded = c.run(lambda p=path, m=model_type: _load_model(p, root, m))
+            if loaded is None:
+                continue
+            model, marks = loaded
+            ident = model.id  # type: ignore[attr-defined]
+            if ident in target:
+                lib.findings.append(
+                    _duplicate(folder.rstrip("s"), ident, marks.file, 1, target[ident].file)
+                )
+                continue
+            target[ident] = Loaded(model, marks.file, marks)
+
+    scope_path = controls / "scope.yaml"
+    if scope_path.is_file():
+        loaded = c.run(lambda: _load_model(scope_path, root, Scope))
+        if loaded is not None:
+            lib.scope = Loaded(loaded[0], loaded[1].file, loaded[1])
+    else:
+        c.errors.append(
+            InputError(
+                _display(scope_path, root),
+                "missing: expected controls/scope.yaml listing the frameworks in scope",
+            )
+        )
+
+    sources_path = root / "evidence" / "sources.yaml"
+    if sources_path.is_file():
+        loaded = c.run(lambda: _load_model(sources_path, root, Sources))
+        if loaded is not None:
+            lib.sources = Loaded(loaded[0], loaded[1].file, loaded[1])
+
+    for path, rel, display in iter_pages(docs, root):
+        page = c.run(lambda p=path, r=rel, d=display: read_front_matter(p, r, d))
+        if page is not None:
+            lib.pages.append(page)
+
+    if c.errors:
+        raise InputErrors(c.errors)
+    return lib

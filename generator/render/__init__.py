@@ -1,0 +1,1 @@
+"""Render stage: every output is made from a Report (and the gate's findings)."""

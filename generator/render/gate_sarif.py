@@ -1,0 +1,72 @@
+"""`evidoc check --format sarif`: results located at file and line, for code-host annotations."""
+
+from __future__ import annotations
+
+import json
+
+from generator import __version__
+from generator.findings import FindingKind, Severity
+from generator.render.gate_result import GateResult
+
+_HELP = {
+    FindingKind.unmapped_control: "An in-scope control is neither mapped nor excluded.",
+    FindingKind.unknown_control: "A reference names a control its framework does not have.",
+    FindingKind.unknown_framework: "A reference names a framework that is not in the library.",
+    FindingKind.unknown_tag: "A docs-page tag matches no framework's tag grammar.",
+    FindingKind.group_tag: "A docs-page tag names a group of controls, not a control.",
+    FindingKind.expired_exclusion: "An exclusion has passed its expiry date.",
+    FindingKind.duplicate_id: "An id is defined twice.",
+}
+
+
+def render(result: GateResult) -> str:
+    kinds = sorted({f.kind for f in result.findings}, key=lambda k: k.value)
+    rules = [
+        {
+            "id": k.value,
+            "name": k.value,
+            "shortDescription": {"text": _HELP.get(k, k.value.replace("-", " "))},
+        }
+        for k in kinds
+    ]
+    results = []
+    for f in result.findings:
+        entry: dict[str, object] = {
+            "ruleId": f.kind.value,
+            "ruleIndex": kinds.index(f.kind),
+            "level": "error" if f.severity is Severity.error else "warning",
+            "message": {"text": f.message},
+        }
+        if f.file:
+            region = {"startLine": f.line or 1}
+            if f.column:
+                region["startColumn"] = f.column
+            entry["locations"] = [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.file, "uriBaseId": "%SRCROOT%"},
+                        "region": region,
+                    }
+                }
+            ]
+        if f.control:
+            entry["properties"] = {"control": f.control}
+        results.append(entry)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "evidoc",
+                        "version": __version__,
+                        "informationUri": "https://github.com/evidoc/evidoc",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
