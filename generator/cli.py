@@ -96,7 +96,7 @@ def check(
     from generator.render import gate_github, gate_json, gate_junit, gate_sarif, gate_text
 
     result = run_gate(
-        root, docs_dir=docs_dir, require=require, snapshot=snapshot, today=dt.date.today()
+        root, docs_dir=docs_dir, require=require, snapshot=snapshot, now=dt.datetime.now(dt.UTC)
     )
     renderers: dict[str, Callable[[Any], str]] = {
         "json": gate_json.render,
@@ -125,3 +125,32 @@ def schemas(root: Path) -> None:
     for name, text in all_schemas().items():
         write_atomic(root / "schemas" / name, text.encode("utf-8"))
         click.echo(f"wrote schemas/{name}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Also require the signature to be made by this Ed25519 key (PEM).",
+)
+@user_errors
+def verify(path: Path, public_key: Path | None) -> None:
+    """Recompute every hash (and the signature) of a snapshot directory or an audit pack PDF."""
+    from generator.snapshot.signing import public_key_bytes
+    from generator.snapshot.verify import verify_snapshot
+
+    trusted = public_key_bytes(public_key) if public_key is not None else None
+    if path.is_dir():
+        problems = verify_snapshot(path, trusted)
+    else:
+        from generator.pdf.verify import verify_pack
+
+        problems = verify_pack(path, trusted)
+    for problem in problems:
+        click.echo(f"{path}: {problem}")
+    if problems:
+        click.echo(f"FAIL: {len(problems)} problem(s); the evidence is not as it was collected")
+        sys.exit(1)
+    click.echo(f"OK: {path} is intact")

@@ -1,25 +1,53 @@
-"""The pipeline, stage by stage: load -> (snapshot) -> evaluate -> report -> gate."""
+"""The pipeline, stage by stage: load -> snapshot -> evaluate -> report -> gate."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
+from generator.checks.context import CheckContext
+from generator.checks.registry import CHECKS
 from generator.gate import Requirement, gate_findings
 from generator.library import Library
 from generator.loader import load_library
 from generator.render.gate_result import GateResult
 from generator.report import Report, build_report
-from generator.results import Results
+from generator.results import CheckResult, Results, ResultStatus, SnapshotInfo
+from generator.snapshot.store import Snapshot, latest_snapshot, load_snapshot
 
 
-def evaluate(library: Library, snapshot: Path | None, as_of: dt.date) -> Results:
-    """Check results for the library's practices; empty until evidence is collected."""
-    return Results()
+def find_snapshot(root: Path, snapshot: Path | None) -> Snapshot | None:
+    """The snapshot asked for, else the newest one of the instance, else None."""
+    path = snapshot if snapshot is not None else latest_snapshot(root)
+    return load_snapshot(path) if path is not None else None
 
 
-def known_checks() -> frozenset[str]:
-    return frozenset()
+def evaluate(library: Library, snapshot: Snapshot | None, as_of: dt.datetime) -> Results:
+    """Run every practice's checks on the snapshot. Without one, nothing was collected."""
+    results: list[CheckResult] = []
+    for pid in sorted(library.practices):
+        for ref in library.practices[pid].model.checks:
+            check = CHECKS.get(ref.id)
+            if check is None:
+                continue  # reported by the gate as unknown-check
+            if snapshot is None:
+                results.append(
+                    CheckResult(
+                        practice=pid,
+                        check=ref.id,
+                        subject="all",
+                        status=ResultStatus.not_collected,
+                        reason="no evidence snapshot; run `evidoc collect`",
+                    )
+                )
+                continue
+            ctx = CheckContext(library, snapshot, dict(ref.with_), pid, ref.id, as_of)
+            results.extend(check(ctx))
+    info = None
+    if snapshot is not None:
+        m = snapshot.manifest
+        info = SnapshotInfo(id=m.id, digest=m.digest, collected_at=m.created_at, demo=m.demo)
+    return Results(snapshot=info, results=results)
 
 
 def run_report(
@@ -27,11 +55,15 @@ def run_report(
     *,
     docs_dir: Path | None = None,
     snapshot: Path | None = None,
-    today: dt.date,
+    now: dt.datetime | None = None,
 ) -> tuple[Library, Report]:
+    """Load, evaluate and report. Without `now`, time is the snapshot's own (deterministic)."""
     library = load_library(root, docs_dir)
-    results = evaluate(library, snapshot, today)
-    return library, build_report(library, results, today)
+    snap = find_snapshot(root, snapshot)
+    if now is None:
+        now = snap.created_at if snap is not None else dt.datetime.now(dt.UTC)
+    results = evaluate(library, snap, now)
+    return library, build_report(library, results, now.date())
 
 
 def run_gate(
@@ -40,8 +72,8 @@ def run_gate(
     docs_dir: Path | None = None,
     require: str = "documented",
     snapshot: Path | None = None,
-    today: dt.date,
+    now: dt.datetime,
 ) -> GateResult:
-    library, report = run_report(root, docs_dir=docs_dir, snapshot=snapshot, today=today)
-    findings = gate_findings(library, report, today, Requirement(require), known_checks())
+    library, report = run_report(root, docs_dir=docs_dir, snapshot=snapshot, now=now)
+    findings = gate_findings(library, report, now.date(), Requirement(require), frozenset(CHECKS))
     return GateResult(report=report, findings=findings, require=require)

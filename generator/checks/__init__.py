@@ -1,0 +1,1 @@
+"""Built-in checks: pure functions over a snapshot, one result per subject."""

@@ -1,0 +1,1 @@
+"""Evidence snapshots: canonical JSON items, a hashed manifest, an optional signature."""

@@ -1,0 +1,210 @@
+"""Writing and reading snapshots. A snapshot is written to a temporary directory and renamed
+into place, so an interrupted collect leaves nothing partial."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from generator.errors import InputError
+from generator.snapshot.canonical import canonical_json, sha256_hex
+from generator.snapshot.manifest import MANIFEST, SIGNATURE, ItemStatus, Manifest, ManifestItem
+
+SNAPSHOTS = Path("evidence") / "snapshots"
+
+
+def snapshot_id(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def rfc3339(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _safe_part(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "_"
+
+
+@dataclass
+class SnapshotWriter:
+    """Collect items into a staging directory; `commit` seals the manifest and renames."""
+
+    out_dir: Path  # e.g. ROOT/evidence/snapshots
+    created_at: dt.datetime
+    demo: bool = False
+    note: str | None = None
+    _items: list[ManifestItem] = field(default_factory=list)
+    _staging: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(tempfile.mkdtemp(prefix=".collect-", dir=self.out_dir))
+
+    def add(
+        self,
+        item_id: str,
+        data: Any,
+        *,
+        collector: str,
+        query: str,
+        collected_at: dt.datetime,
+        ttl: int,
+        environment: str | None = None,
+        context: str | None = None,
+        source: str | None = None,
+        status: ItemStatus = ItemStatus.ok,
+        detail: str | None = None,
+    ) -> ManifestItem:
+        assert self._staging is not None
+        if any(i.id == item_id for i in self._items):
+            raise ValueError(f"duplicate evidence item id {item_id!r}")
+        rel = Path("items", *(_safe_part(p) for p in item_id.split("/"))).with_suffix(".json")
+        path = self._staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = canonical_json(data)
+        path.write_bytes(payload)
+        item = ManifestItem(
+            id=item_id,
+            path=rel.as_posix(),
+            sha256=sha256_hex(payload),
+            size=len(payload),
+            collector=collector,
+            environment=environment,
+            context=context,
+            source=source,
+            query=query,
+            collected_at=rfc3339(collected_at),
+            ttl=ttl,
+            status=status,
+            detail=detail,
+        )
+        self._items.append(item)
+        return item
+
+    def commit(self, sign_key: Any = None) -> Path:
+        """Seal the manifest (and sign it) and move the snapshot into place."""
+        from generator.snapshot.signing import sign
+
+        assert self._staging is not None
+        sid = snapshot_id(self.created_at)
+        manifest = Manifest(
+            id=sid,
+            created_at=rfc3339(self.created_at),
+            demo=self.demo,
+            note=self.note,
+            items=sorted(self._items, key=lambda i: i.id),
+        ).sealed()
+        (self._staging / MANIFEST).write_bytes(manifest.to_bytes())
+        if sign_key is not None:
+            (self._staging / SIGNATURE).write_bytes(sign(sign_key, manifest.digest))
+        target = self.out_dir / sid
+        if target.exists():
+            self.abort()
+            raise InputError(target, "a snapshot with this timestamp already exists")
+        os.replace(self._staging, target)
+        self._staging = None
+        return target
+
+    def abort(self) -> None:
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+
+
+class Freshness(StrEnum):
+    ok = "ok"
+    missing = "missing"
+    forbidden = "forbidden"
+    not_found = "not-found"
+    error = "error"
+    stale = "stale"
+
+
+@dataclass(frozen=True)
+class EvidenceRead:
+    """One item as a check sees it: its data only when it was read and is fresh."""
+
+    id: str
+    state: Freshness
+    data: Any = None
+    item: ManifestItem | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.state is Freshness.ok
+
+
+@dataclass
+class Snapshot:
+    path: Path
+    manifest: Manifest
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def created_at(self) -> dt.datetime:
+        return parse_time(self.manifest.created_at)
+
+    def items(self, prefix: str = "") -> list[ManifestItem]:
+        return [i for i in self.manifest.items if i.id.startswith(prefix)]
+
+    def get(self, item_id: str, as_of: dt.datetime) -> EvidenceRead:
+        item = next((i for i in self.manifest.items if i.id == item_id), None)
+        if item is None:
+            return EvidenceRead(item_id, Freshness.missing)
+        if item.status is not ItemStatus.ok:
+            return EvidenceRead(item_id, Freshness(item.status.value), item=item)
+        if parse_time(item.collected_at) + dt.timedelta(seconds=item.ttl) < as_of:
+            return EvidenceRead(item_id, Freshness.stale, item=item)
+        if item_id not in self._cache:
+            try:
+                self._cache[item_id] = json.loads((self.path / item.path).read_bytes())
+            except (OSError, ValueError):
+                return EvidenceRead(item_id, Freshness.error, item=item)
+        return EvidenceRead(item_id, Freshness.ok, self._cache[item_id], item)
+
+
+def load_snapshot(path: Path) -> Snapshot:
+    manifest_path = path / MANIFEST
+    try:
+        raw = manifest_path.read_bytes()
+    except OSError as exc:
+        raise InputError(manifest_path, f"cannot read snapshot manifest: {exc.strerror}") from None
+    try:
+        manifest = Manifest.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(
+            manifest_path, f"not an evidoc manifest: {where}: {first['msg']}"
+        ) from None
+    return Snapshot(path=path, manifest=manifest)
+
+
+def latest_snapshot(root: Path) -> Path | None:
+    """The newest snapshot directory under ROOT/evidence/snapshots, if any."""
+    base = root / SNAPSHOTS
+    if not base.is_dir():
+        return None
+    found = sorted(
+        p
+        for p in base.iterdir()
+        if p.is_dir() and (p / MANIFEST).is_file() and not p.name.startswith(".")
+    )
+    return found[-1] if found else None
+
+
+def digest_of(path: Path) -> str:
+    return sha256_hex(path.read_bytes())
