@@ -139,8 +139,11 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                     has_checks=bool(practice.checks),
                 )
             )
+    by_practice: dict[str, list[CheckResult]] = defaultdict(list)
+    for result in results.results:
+        by_practice[result.practice].append(result)
     practice_state = {
-        pid: _practice_status(results.for_practice(pid))
+        pid: _practice_status(by_practice.get(pid, []))
         for pid, p in library.practices.items()
         if p.model.checks
     }
@@ -168,7 +171,7 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
         for cid, entry in lf.controls.items():
             ref = f"{fid}:{cid}"
             links = by_control.get(ref, [])
-            control_results = [r for link in links for r in results.for_practice(link.id)]
+            control_results = [r for link in links for r in by_practice.get(link.id, [])]
             status, reason = _status(
                 ref,
                 links,

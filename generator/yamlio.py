@@ -61,10 +61,17 @@ _COLLECTION_TAGS = {None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _RESOLVER = yaml.resolver.Resolver()
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 def _scalar(event: yaml.ScalarEvent) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
+        if event.style:  # quoted or block scalars are always text: the hot path
+            return event.value
         tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag == _STR:
+        return event.value
     if tag == "tag:yaml.org,2002:merge":
         raise ValueError("YAML merge keys ('<<') are not supported; repeat the values")
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
