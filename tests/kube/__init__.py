@@ -1,0 +1,1 @@
+"""A loopback stand-in for the Kubernetes API and the fixtures it serves."""
