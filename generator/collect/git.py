@@ -1,0 +1,785 @@
+"""Git history as evidence, then the repository's forge (if any).
+
+Git is read with a fixed number of processes whatever the length of the history: one streamed
+`git log` walks the commit graph of the period (headers, trailers, signatures, checked by git
+itself), and a second one, running alongside it, lists the paths changed by the branch's own
+commits (tree diffs are most of the cost, so side-branch commits are not diffed).
+
+For each repository in evidence/sources.yaml this writes
+
+- `git/<repo>/commits`: every commit that reached the protected branch in the audit period
+  (the first-parent chain), with author, committer, trailers, signature status, changed paths
+  and, for merges, the merged heads and the commits they brought in;
+- `git/<repo>/branch`: the branch head, the remotes, and whether the head recorded by the previous
+  snapshot is still on the branch (a force-pushed rewrite shows up here);
+- the forge's items (`github/<repo>/...` or `gitlab/<repo>/...`) when a forge is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from generator.library import Library
+from generator.models.sources import Forge, Repository
+from generator.snapshot.manifest import MANIFEST, ItemStatus
+from generator.snapshot.store import SnapshotWriter, rfc3339
+
+TTL = 7 * 24 * 3600  # a week, like the cluster evidence: collect again before relying on it
+DEFAULT_PERIOD = dt.timedelta(days=365)
+# Side-branch commits can be older than the merge that brings them in; walk this much further
+# back so that the authors of a change merged early in the period are known.
+MARGIN = dt.timedelta(days=60)
+MAX_OLDER = 500_000  # older first-parent commits read to tell a branch base from a side commit
+MAX_DROPPED = 200  # commits listed when a rewrite dropped commits from the branch
+
+TRAILERS = {k.lower(): k for k in ("Reviewed-by", "Approved-by", "Signed-off-by", "Co-authored-by")}
+SIGNATURE_STATUS = {
+    "G": "good",
+    "B": "bad",
+    "U": "untrusted",  # a valid signature by a key that is not trusted (not an allowed signer)
+    "X": "expired",
+    "Y": "expired-key",
+    "R": "revoked-key",
+    "E": "cannot-check",
+    "N": "none",
+}
+
+# %H %P %an %ae %aI %cn %ce %cI %G? %GK %GS trailers subject; the subject goes last because it
+# is the only free-text field of the record.
+_FIELDS = ["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%G?", "%GK", "%GS"]
+FORMAT = (
+    "%x1e" + "%x1f".join(_FIELDS) + "%x1f%(trailers:only=true,unfold=true,separator=%x1d)%x1f%s%x1f"
+)
+_NFIELDS = len(_FIELDS) + 2
+
+
+class GitError(Exception):
+    """Git could not read the repository; the message says why."""
+
+
+class RawCommit:
+    """One record of the log. Only what every commit needs is parsed up front; the rest (people,
+    trailers, signature) when asked for, since most of a long history is never shown."""
+
+    __slots__ = ("_fields", "parents", "sha")
+
+    def __init__(self, fields: list[str]) -> None:
+        self._fields = fields
+        self.sha = fields[0]
+        self.parents = fields[1].split()
+
+    @property
+    def committed(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self._fields[7])
+
+    @property
+    def author(self) -> dict[str, str]:
+        f = self._fields
+        return {"name": f[2], "email": f[3], "date": f[4]}
+
+    @property
+    def committer(self) -> dict[str, str]:
+        f = self._fields
+        return {"name": f[5], "email": f[6], "date": f[7]}
+
+    @property
+    def signature(self) -> dict[str, str]:
+        f = self._fields
+        out = {"status": SIGNATURE_STATUS.get(f[8], "cannot-check")}
+        if f[9]:
+            out["key"] = f[9]
+        if f[10]:
+            out["signer"] = f[10]
+        return out
+
+    @property
+    def trailers(self) -> dict[str, list[str]]:
+        return _parse_trailers(self._fields[11]) if self._fields[11] else {}
+
+    @property
+    def subject(self) -> str:
+        return self._fields[12]
+
+
+# ---------------------------------------------------------------------------------------------
+# running git
+
+
+def _git_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        GIT_TERMINAL_PROMPT="0",  # never wait for a password
+        GIT_OPTIONAL_LOCKS="0",  # never write to the repository being read
+        LC_ALL="C",
+        GIT_PAGER="cat",
+    )
+    return env
+
+
+def _git(gitdir: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    proc = subprocess.run(
+        ["git", "-C", str(gitdir), *args],
+        capture_output=True,
+        env=env or _git_env(),
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+def redact_url(url: str) -> str:
+    """A URL without the user:password part, so no credential reaches the snapshot."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.scheme and "@" in parts.netloc:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return url
+
+
+_SCP = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
+
+
+def split_remote(url: str) -> tuple[str, str] | None:
+    """(host, owner/name) of a clone URL: https://host/a/b(.git), ssh://host/a/b, git@host:a/b."""
+    url = url.strip()
+    if "://" in url:
+        parts = urlsplit(url)
+        host, path = (parts.hostname or "").lower(), parts.path
+    else:
+        match = _SCP.match(url)
+        if not match:
+            return None
+        host, path = match.group("host").lower(), match.group("path")
+    path = path.strip("/")
+    if path.endswith(".git"):
+        path = path[:-4]
+    if not host or "/" not in path:
+        return None
+    return host, path
+
+
+def _log_command(ref: str, since: dt.datetime, signers: str) -> list[str]:
+    """The graph walk: every commit's header, trailers and signature; no diffs."""
+    return [
+        "-c",
+        "log.showSignature=false",
+        "-c",
+        f"gpg.ssh.allowedSignersFile={signers}",
+        "log",
+        "--no-color",
+        "--encoding=UTF-8",
+        "-z",
+        f"--format={FORMAT}",
+        f"--since={rfc3339(since)}",
+        ref,
+        "--",
+    ]
+
+
+def _paths_command(ref: str, since: dt.datetime) -> list[str]:
+    """The changed paths of the branch's own commits (a merge: against its first parent)."""
+    return [
+        "log",
+        "--no-color",
+        "-z",
+        "--first-parent",
+        "--name-only",
+        "--diff-merges=first-parent",
+        "--no-renames",
+        "--format=%x1e%H",
+        f"--since={rfc3339(since)}",
+        ref,
+        "--",
+    ]
+
+
+def changed_paths(gitdir: Path, ref: str, since: dt.datetime) -> dict[str, list[str]]:
+    """Paths changed by each first-parent commit since `since`, from one `git log` process.
+
+    Diffing trees is most of the cost of reading history, so it is done for the commits that
+    reached the branch only, in a process of its own that runs while the graph is parsed."""
+    proc = subprocess.run(
+        ["git", "-C", str(gitdir), *_paths_command(ref, since)],
+        capture_output=True,
+        env=_git_env(),
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git log --name-only failed: {lines[-1] if lines else proc.returncode}")
+    out: dict[str, list[str]] = {}
+    for record in proc.stdout.decode("utf-8", "replace").split("\x1e"):
+        sha, _, rest = record.partition("\0")
+        if sha:
+            out[sha] = [p for p in rest.lstrip("\n").split("\0") if p]
+    return out
+
+
+_TRAILER_KEYS: dict[str, str | None] = {}
+
+
+def _trailer_key(raw: str) -> str | None:
+    """The canonical spelling of a trailer key (Reviewed-by, ...), None if it is not a key."""
+    if raw not in _TRAILER_KEYS:
+        key = raw.strip()
+        _TRAILER_KEYS[raw] = TRAILERS.get(key.lower(), key) if key and " " not in key else None
+    return _TRAILER_KEYS[raw]
+
+
+def _parse_trailers(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for line in text.split("\x1d"):
+        raw, sep, value = line.partition(":")
+        key = _trailer_key(raw) if sep else None
+        if key is not None:
+            out.setdefault(key, []).append(value.strip())
+    return out
+
+
+def _parse_record(record: bytes) -> RawCommit | None:
+    parts = record.decode("utf-8", "replace").split("\x1f")
+    if len(parts) < _NFIELDS + 1:
+        return None
+    if len(parts) > _NFIELDS + 1:  # a subject with a unit separator in it
+        parts = [*parts[: _NFIELDS - 1], "\x1f".join(parts[_NFIELDS - 1 : -1]), parts[-1]]
+    return RawCommit(parts[:_NFIELDS])
+
+
+def _pump(source: Any, into: queue.SimpleQueue[bytes | None]) -> None:
+    """Drain git's output as fast as it comes, so git never waits for the parser."""
+    fd = source.fileno()
+    try:
+        while chunk := os.read(fd, 1 << 20):
+            into.put(chunk)
+    finally:
+        into.put(None)
+
+
+def stream_log(gitdir: Path, ref: str, since: dt.datetime, signers: str) -> Iterator[RawCommit]:
+    """Every commit reachable from `ref` committed since `since`, from one `git log` process."""
+    with tempfile.TemporaryFile() as errors:  # a file, so a chatty stderr cannot block git
+        proc = subprocess.Popen(
+            ["git", "-C", str(gitdir), *_log_command(ref, since, signers)],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=_git_env(),
+        )
+        assert proc.stdout is not None
+        chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        reader = threading.Thread(target=_pump, args=(proc.stdout, chunks), daemon=True)
+        reader.start()
+        tail = b""
+        try:
+            while (chunk := chunks.get()) is not None:
+                records = (tail + chunk).split(b"\x1e")
+                tail = records.pop()
+                for record in records:
+                    if record and (commit := _parse_record(record)) is not None:
+                        yield commit
+            if tail and (commit := _parse_record(tail)) is not None:
+                yield commit
+        finally:
+            if reader.is_alive():  # the consumer stopped early: stop git, let the pump end
+                proc.kill()
+            reader.join()
+            proc.stdout.close()
+            code = proc.wait()
+            errors.seek(0)
+            err = errors.read().decode("utf-8", "replace")
+    if code != 0:
+        lines = [line for line in err.strip().splitlines() if line]
+        raise GitError(f"git log failed: {lines[-1] if lines else code}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the history of one branch
+
+
+@dataclass
+class History:
+    ref: str
+    head: str
+    since: dt.datetime
+    until: dt.datetime
+    commits: list[dict[str, Any]]  # mainline commits in the period, newest first
+    signers: str | None
+
+
+def _identity(value: str) -> dict[str, str]:
+    match = re.match(r"^\s*(.*?)\s*<([^>]*)>\s*$", value)
+    if match:
+        return {"name": match.group(1), "email": match.group(2)}
+    return {"name": value.strip(), "email": ""}
+
+
+def _side_commit(c: RawCommit) -> dict[str, Any]:
+    f = c._fields
+    entry: dict[str, Any] = {
+        "sha": c.sha,
+        "author": {"name": f[2], "email": f[3]},
+        "signature": SIGNATURE_STATUS.get(f[8], "cannot-check"),
+    }
+    if "co-authored-by" in f[11].lower():
+        entry["co_authors"] = [_identity(v) for v in c.trailers.get("Co-authored-by", [])]
+    return entry
+
+
+def build_history(
+    raw: dict[str, RawCommit],
+    head: str,
+    since: dt.datetime,
+    until: dt.datetime,
+    older_mainline: Callable[[str, set[str]], set[str]] | None = None,
+    paths: dict[str, list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """The first-parent chain from `head` that lies in [since, until), newest first, with the
+    commits each merge brought in.
+
+    A merge is `complete` when every commit it brought in was walked. Parents outside the walked
+    window that are on the branch's older first-parent chain are not part of the change;
+    `older_mainline(start, shas)` tells which of `shas` are.
+    """
+    chain: list[str] = []
+    sha: str | None = head
+    while sha is not None and sha in raw:
+        chain.append(sha)
+        parents = raw[sha].parents
+        sha = parents[0] if parents else None
+    mainline = set(chain)
+    claimed: set[str] = set()
+    merged: dict[str, dict[str, Any]] = {}
+    unknown: dict[str, set[str]] = {}
+    for sha in reversed(chain):  # oldest first: earlier merges claim their commits first
+        commit = raw[sha]
+        if len(commit.parents) < 2:
+            continue
+        brought: list[str] = []
+        outside: set[str] = set()
+        stack = list(commit.parents[1:])
+        while stack:
+            s = stack.pop()
+            if s in mainline or s in claimed:
+                continue
+            side = raw.get(s)
+            if side is None:
+                outside.add(s)  # older than the walked window
+                continue
+            claimed.add(s)
+            brought.append(s)
+            stack.extend(side.parents)
+        merged[sha] = {
+            "heads": commit.parents[1:],
+            "complete": not outside,
+            "commits": [_side_commit(raw[s]) for s in sorted(brought)],
+        }
+        if outside:
+            unknown[sha] = outside
+    if unknown and older_mainline is not None and raw[chain[-1]].parents:
+        known = older_mainline(raw[chain[-1]].parents[0], set().union(*unknown.values()))
+        for sha, outside in unknown.items():
+            merged[sha]["complete"] = outside <= known
+    out = []
+    for sha in chain:
+        c = raw[sha]
+        if not since <= c.committed < until:
+            continue
+        entry: dict[str, Any] = {
+            "sha": c.sha,
+            "parents": c.parents,
+            "author": c.author,
+            "committer": c.committer,
+            "subject": c.subject,
+            "trailers": c.trailers,
+            "signature": c.signature,
+            "paths": (paths or {}).get(sha, []),
+        }
+        if sha in merged:
+            entry["merged"] = merged[sha]
+        out.append(entry)
+    return out
+
+
+def first_parent_members(gitdir: Path, start: str, wanted: set[str]) -> set[str]:
+    """Which of `wanted` are on the first-parent chain from `start` (read lazily, bounded)."""
+    found: set[str] = set()
+    proc = subprocess.Popen(
+        ["git", "-C", str(gitdir), "rev-list", "--first-parent", start],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_git_env(),
+    )
+    assert proc.stdout is not None
+    try:
+        for count, line in enumerate(proc.stdout):
+            sha = line.strip().decode()
+            if sha in wanted:
+                found.add(sha)
+                if found == wanted:
+                    break
+            if count > MAX_OLDER:
+                break
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# locating the repository
+
+
+def _resolve(root: Path, text: str) -> Path:
+    path = Path(os.path.expanduser(text))
+    return path if path.is_absolute() else (root / path)
+
+
+def _find_ref(gitdir: Path, branch: str) -> tuple[str, str]:
+    refs = _git(
+        gitdir,
+        "for-each-ref",
+        "--format=%(refname)%00%(objectname)",
+        f"refs/heads/{branch}",
+        f"refs/remotes/origin/{branch}",
+    )
+    found = dict(line.split("\0", 1) for line in refs.splitlines() if "\0" in line)
+    for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+        if ref in found:
+            return ref, found[ref]
+    raise GitError(f"branch {branch!r} not found (looked for refs/heads/{branch} and origin)")
+
+
+def _default_branch(gitdir: Path, config: dict[str, str]) -> str | None:
+    """origin's HEAD in a clone; HEAD itself in a bare repository (a server's or a mirror)."""
+    origin = _git(gitdir, "symbolic-ref", "-q", "refs/remotes/origin/HEAD", check=False).strip()
+    if origin:
+        return origin.removeprefix("refs/remotes/origin/")
+    if config.get("core.bare") == "true":
+        head = _git(gitdir, "symbolic-ref", "-q", "HEAD", check=False).strip()
+        return head.removeprefix("refs/heads/") or None
+    return None
+
+
+def _config(gitdir: Path) -> dict[str, str]:
+    text = _git(gitdir, "config", "-z", "--list", check=False)
+    out = {}
+    for entry in text.split("\0"):
+        key, _, value = entry.partition("\n")
+        if key:
+            out[key.lower()] = value
+    return out
+
+
+def _clone_auth_env(repo: Repository, url: str) -> dict[str, str]:
+    """An environment that lets git send the forge token to the clone URL's host only."""
+    env = _git_env()
+    token = _forge_token(repo)
+    parts = urlsplit(url)
+    if token and parts.scheme == "https" and parts.hostname:
+        user = "x-access-token" if repo.forge is Forge.github else "oauth2"
+        basic = base64.b64encode(f"{user}:{token}".encode()).decode()
+        env.update(
+            GIT_CONFIG_COUNT="1",
+            GIT_CONFIG_KEY_0=f"http.https://{parts.netloc}/.extraHeader",
+            GIT_CONFIG_VALUE_0=f"Authorization: Basic {basic}",
+        )
+    return env
+
+
+def _forge_token(repo: Repository) -> str | None:
+    if repo.forge is None:
+        return None
+    name = repo.token_env or ("GITHUB_TOKEN" if repo.forge is Forge.github else "GITLAB_TOKEN")
+    return os.environ.get(name) or None
+
+
+def _clone(repo: Repository, into: Path) -> Path:
+    assert repo.url is not None
+    target = into / "repo.git"
+    proc = subprocess.run(
+        [
+            "git",
+            "clone",
+            "--quiet",
+            "--bare",
+            "--no-tags",
+            "--single-branch",
+            f"--branch={repo.branch}",
+            "--filter=blob:none",
+            repo.url,
+            str(target),
+        ],
+        capture_output=True,
+        env=_clone_auth_env(repo, repo.url),
+        timeout=1800,
+    )
+    if proc.returncode != 0:
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        why = redact_url(lines[-1]) if lines else str(proc.returncode)
+        raise GitError(f"cannot clone {redact_url(repo.url)}: {why}")
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
+# the previous snapshot: has the branch been rewritten since?
+
+
+def _previous_head(out_dir: Path, repo: Repository) -> tuple[str, str] | None:
+    """(snapshot id, head) recorded for this repository and branch by the newest snapshot."""
+    if not out_dir.is_dir():
+        return None
+    for snap in sorted((p for p in out_dir.iterdir() if not p.name.startswith(".")), reverse=True):
+        try:
+            manifest = json.loads((snap / MANIFEST).read_bytes())
+            item = next(
+                (i for i in manifest["items"] if i["id"] == f"git/{repo.name}/branch"), None
+            )
+            if item is None or item.get("status", "ok") != "ok":
+                continue
+            data = json.loads((snap / item["path"]).read_bytes())
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if data.get("branch") == repo.branch and data.get("head"):
+            return snap.name, data["head"]
+    return None
+
+
+def _compare_previous(gitdir: Path, previous: tuple[str, str] | None, head: str) -> dict:
+    if previous is None:
+        return {"snapshot": None, "head": None, "on_branch": None}
+    snap, old = previous
+    out: dict[str, Any] = {"snapshot": snap, "head": old}
+    if old == head:
+        out["on_branch"] = True
+        return out
+    proc = subprocess.run(
+        ["git", "-C", str(gitdir), "merge-base", "--is-ancestor", old, head],
+        capture_output=True,
+        env=_git_env(),
+    )
+    out["on_branch"] = proc.returncode == 0
+    if proc.returncode == 1:
+        dropped = _git(gitdir, "rev-list", f"--max-count={MAX_DROPPED + 1}", old, f"^{head}")
+        shas = dropped.split()
+        out["dropped"] = shas[:MAX_DROPPED]
+        out["dropped_truncated"] = len(shas) > MAX_DROPPED
+    elif proc.returncode != 0:
+        out["detail"] = "the previous head is no longer in the repository"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# one repository
+
+
+def audit_period(repo: Repository, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    until = now
+    if repo.until is not None:
+        end = dt.datetime.combine(repo.until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        until = min(end, now)
+    since = until - DEFAULT_PERIOD
+    if repo.since is not None:
+        since = dt.datetime.combine(repo.since, dt.time(), dt.UTC)
+    return since, until
+
+
+@dataclass
+class RepoResult:
+    """What the forge collectors need from the Git side."""
+
+    history: History | None
+    remotes: dict[str, str]
+
+
+def _signers(root: Path, repo: Repository, config: dict[str, str]) -> str | None:
+    if repo.allowed_signers:
+        path = _resolve(root, repo.allowed_signers)
+        if not path.is_file():
+            raise GitError(f"allowed-signers file {repo.allowed_signers!r} does not exist")
+        return str(path)
+    return config.get("gpg.ssh.allowedsignersfile")
+
+
+def _signers_evidence(repo: Repository, signers: str | None) -> dict[str, Any]:
+    """Which allowed-signers file verified SSH signatures, and its digest."""
+    if signers is None:
+        return {"ssh_allowed_signers": None, "sha256": None}
+    try:
+        digest = hashlib.sha256(Path(signers).read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    return {"ssh_allowed_signers": repo.allowed_signers or signers, "sha256": digest}
+
+
+def collect_repository(
+    root: Path, repo: Repository, writer: SnapshotWriter, now: dt.datetime, ttl: int = TTL
+) -> RepoResult:
+    since, until = audit_period(repo, now)
+    source = repo.path or redact_url(repo.url or "")
+    common = {"collector": "git", "collected_at": now, "ttl": ttl, "source": source}
+    previous = _previous_head(writer.out_dir, repo)
+    with tempfile.TemporaryDirectory(prefix="evidoc-git-") as tmp:
+        try:
+            if repo.path is not None:
+                gitdir = _resolve(root, repo.path)
+                if not gitdir.exists():
+                    raise GitError(f"{repo.path} does not exist")
+            else:
+                gitdir = _clone(repo, Path(tmp))
+            config = _config(gitdir)
+            signers = _signers(root, repo, config)
+            ref, head = _find_ref(gitdir, repo.branch)
+            default_branch = _default_branch(gitdir, config)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                paths = pool.submit(changed_paths, gitdir, ref, since)
+                log = stream_log(gitdir, ref, since - MARGIN, signers or os.devnull)
+                raw = {c.sha: c for c in log}
+                commits = build_history(
+                    raw,
+                    head,
+                    since,
+                    until,
+                    lambda s, w: first_parent_members(gitdir, s, w),
+                    paths.result(),
+                )
+            compare = _compare_previous(gitdir, previous, head)
+        except (GitError, OSError, subprocess.SubprocessError) as exc:
+            detail = str(exc)
+            for kind in ("commits", "branch"):
+                writer.add(
+                    f"git/{repo.name}/{kind}",
+                    {"repository": repo.name, "branch": repo.branch, "error": detail},
+                    query=f"git log --first-parent {repo.branch}",
+                    status=ItemStatus.error,
+                    detail=detail,
+                    **common,
+                )
+            return RepoResult(None, {})
+    remotes = {
+        key[len("remote.") : -len(".url")]: redact_url(value)
+        for key, value in config.items()
+        if key.startswith("remote.") and key.endswith(".url")
+    }
+    if repo.url:
+        remotes.setdefault("sources", redact_url(repo.url))
+    history = History(ref, head, since, until, commits, signers)
+    period = {"since": rfc3339(since), "until": rfc3339(until)}
+    writer.add(
+        f"git/{repo.name}/commits",
+        {
+            "repository": repo.name,
+            "branch": repo.branch,
+            "ref": ref,
+            "head": head,
+            "period": period,
+            "signature_verification": _signers_evidence(repo, signers),
+            "commits": commits,
+        },
+        query=(
+            f"git log --since={rfc3339(since - MARGIN)} {ref} (commits, trailers, signatures); "
+            f"git log --first-parent --name-only --diff-merges=first-parent "
+            f"--since={rfc3339(since)} {ref} (paths); first-parent chain from {head[:12]} "
+            "committed in the period"
+        ),
+        **common,
+    )
+    writer.add(
+        f"git/{repo.name}/branch",
+        {
+            "repository": repo.name,
+            "branch": repo.branch,
+            "ref": ref,
+            "head": head,
+            "remotes": remotes,
+            "default_branch": default_branch,
+            "previous": compare,
+        },
+        query=f"git for-each-ref {ref}; git merge-base --is-ancestor <previous head> {ref}",
+        **common,
+    )
+    return RepoResult(history, remotes)
+
+
+def collect_git(
+    library: Library, writer: SnapshotWriter, now: dt.datetime, *, ttl: int = TTL
+) -> None:
+    """Collect every repository of the instance's sources.yaml into `writer`; every item stays
+    fresh for `ttl` seconds."""
+    sources = library.sources.model if library.sources is not None else None
+    if sources is None:
+        return
+    seen: set[str] = set()
+    for repo in sources.repositories:
+        if repo.name in seen:
+            continue
+        seen.add(repo.name)
+        result = collect_repository(library.root, repo, writer, now, ttl)
+        if repo.forge is Forge.github:
+            from generator.collect.github import collect_github
+
+            collect_github(repo, writer, now, result.history, ttl)
+        elif repo.forge is Forge.gitlab:
+            from generator.collect.gitlab import collect_gitlab
+
+            collect_gitlab(repo, writer, now, result.history, ttl)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m generator.collect.git [--root DIR] [--out DIR]`: a snapshot of the Git (and
+    forge) evidence alone, for instances without clusters and for benchmarks."""
+    import argparse
+
+    from generator.errors import InputError, InputErrors
+    from generator.loader import load_library
+    from generator.snapshot.store import SNAPSHOTS
+
+    parser = argparse.ArgumentParser(prog="python -m generator.collect.git")
+    parser.add_argument("--root", type=Path, default=Path("."))
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        library = load_library(args.root)
+    except (InputError, InputErrors) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    now = dt.datetime.now(dt.UTC)
+    writer = SnapshotWriter(args.out or args.root / SNAPSHOTS, now)
+    try:
+        collect_git(library, writer, now)
+        path = writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    from generator.snapshot.store import load_snapshot
+
+    items = load_snapshot(path).manifest.items
+    for item in items:
+        if item.status is not ItemStatus.ok:
+            print(f"{item.status.value}: {item.id}: {item.detail}", file=sys.stderr)
+    print(f"wrote {path} ({len(items)} items)")
+    return 1 if any(i.status is ItemStatus.error for i in items) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

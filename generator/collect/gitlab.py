@@ -1,0 +1,194 @@
+"""GitLab REST evidence for one project: protected branches, approval settings and rules, merged
+merge requests and their approvals. Items: `gitlab/<repo>/project`, `.../protected-branches`,
+`.../approvals`, `.../merge-requests`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+from typing import Any
+from urllib.parse import quote
+
+from generator.collect.forge import (
+    ForgeClient,
+    ForgeError,
+    failed_all,
+    project_of,
+    record,
+    since_param,
+    strip_urls,
+)
+from generator.collect.git import TTL, History
+from generator.models.sources import Repository
+from generator.snapshot.store import SnapshotWriter
+
+API = "https://gitlab.com/api/v4"
+TOKEN_ENV = "GITLAB_TOKEN"
+ITEMS = ("project", "protected-branches", "approvals", "merge-requests")
+MAX_COMMIT_LOOKUPS = 200
+
+
+def _project(client: ForgeClient, pid: str) -> dict[str, Any]:
+    project = client.get_json(f"/projects/{pid}")
+    keys = (
+        "id",
+        "path_with_namespace",
+        "default_branch",
+        "visibility",
+        "archived",
+        "merge_method",
+        "only_allow_merge_if_pipeline_succeeds",
+    )
+    return {k: project.get(k) for k in keys}
+
+
+def _protected(client: ForgeClient, pid: str, branch: str) -> dict[str, Any]:
+    entries = strip_urls(client.all(f"/projects/{pid}/protected_branches", {"per_page": 100}))
+    matching = [e for e in entries if fnmatch.fnmatchcase(branch, str(e.get("name", "")))]
+    return {"branch": branch, "protected_branches": entries, "matching": matching}
+
+
+def _approvals(client: ForgeClient, pid: str) -> dict[str, Any]:
+    settings = strip_urls(client.get_json(f"/projects/{pid}/approvals"))
+    try:
+        rules = strip_urls(client.all(f"/projects/{pid}/approval_rules", {"per_page": 100}))
+        rules_error = None
+    except ForgeError as exc:  # approval rules are not available on every tier
+        if exc.status not in (403, 404):
+            raise
+        rules, rules_error = None, str(exc)
+    if isinstance(rules, list):
+        for rule in rules:  # the eligible approvers' profiles are not evidence of the rule
+            for key in ("eligible_approvers", "users", "groups"):
+                if isinstance(rule.get(key), list):
+                    rule[key] = [
+                        u.get("username") or u.get("full_path") or u.get("name")
+                        for u in rule[key]
+                        if isinstance(u, dict)
+                    ]
+    return {"settings": settings, "rules": rules, "rules_error": rules_error}
+
+
+def _user(value: Any) -> str | None:
+    return value.get("username") if isinstance(value, dict) else None
+
+
+def _merge_request(mr: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "iid": mr["iid"],
+        "title": mr.get("title"),
+        "author": _user(mr.get("author")),
+        "merged_by": _user(mr.get("merge_user") or mr.get("merged_by")),
+        "merged_at": mr.get("merged_at"),
+        "merge_commit_sha": mr.get("merge_commit_sha"),
+        "squash_commit_sha": mr.get("squash_commit_sha"),
+        "sha": mr.get("sha"),
+        "target_branch": mr.get("target_branch"),
+    }
+
+
+def _merge_requests(
+    client: ForgeClient, pid: str, branch: str, history: History | None
+) -> dict[str, Any]:
+    if history is None:
+        raise ForgeError("the branch history could not be read, so commits cannot be matched")
+    mainline = [c["sha"] for c in history.commits]
+    wanted = set(mainline)
+    mrs: dict[int, dict[str, Any]] = {}
+    commit_mrs: dict[str, set[int]] = {}
+
+    def take(mr: dict[str, Any], sha: str) -> None:
+        mrs.setdefault(mr["iid"], _merge_request(mr))
+        commit_mrs.setdefault(sha, set()).add(mr["iid"])
+
+    params = {
+        "state": "merged",
+        "target_branch": branch,
+        "updated_after": since_param(history.since),
+        "order_by": "updated_at",
+        "sort": "desc",
+        "per_page": 100,
+    }
+    for page in client.pages(f"/projects/{pid}/merge_requests", params):
+        for mr in page:
+            # merge commit, squash commit, or (fast-forward merges) the head itself
+            for key in ("merge_commit_sha", "squash_commit_sha", "sha"):
+                if mr.get(key) in wanted:
+                    take(mr, mr[key])
+    unmatched = [sha for sha in mainline if sha not in commit_mrs]
+    lookups, skipped = unmatched[:MAX_COMMIT_LOOKUPS], unmatched[MAX_COMMIT_LOOKUPS:]
+    for sha in lookups:
+        for mr in client.all(f"/projects/{pid}/repository/commits/{sha}/merge_requests"):
+            if mr.get("state") == "merged" and mr.get("target_branch") == branch:
+                take(mr, sha)
+    for iid, mr in mrs.items():
+        approvals = client.get_json(f"/projects/{pid}/merge_requests/{iid}/approvals")
+        mr["approved_by"] = sorted(
+            filter(None, (_user(a.get("user")) for a in approvals.get("approved_by") or []))
+        )
+        mr["approvals_required"] = approvals.get("approvals_required")
+    return {
+        "branch": branch,
+        "period": {"since": since_param(history.since), "until": since_param(history.until)},
+        "merge_requests": [mrs[i] for i in sorted(mrs)],
+        "commits": {sha: sorted(iids) for sha, iids in sorted(commit_mrs.items())},
+        "looked_up": sorted(lookups),
+        "not_looked_up": sorted(skipped),
+    }
+
+
+def collect_gitlab(
+    repo: Repository,
+    writer: SnapshotWriter,
+    now: dt.datetime,
+    history: History | None,
+    ttl: int = TTL,
+) -> None:
+    api = (repo.api_url or API).rstrip("/")
+    project = project_of(repo.project, repo.url)
+    ids = [f"gitlab/{repo.name}/{kind}" for kind in ITEMS]
+    source = f"{api}/projects/{project}"
+    kw: dict[str, Any] = {"collector": "gitlab", "source": source, "now": now, "ttl": ttl}
+    env = repo.token_env or TOKEN_ENV
+    token = os.environ.get(env)
+    if project is None:
+        failed_all(writer, ids, "no GitLab project: set `project: group/name`", **kw)
+        return
+    if not token:
+        failed_all(writer, ids, f"no GitLab token: the variable ${env} is not set", **kw)
+        return
+    try:
+        client = ForgeClient(api, {"PRIVATE-TOKEN": token})
+    except ForgeError as exc:
+        failed_all(writer, ids, str(exc), **kw)
+        return
+    pid = quote(project, safe="")
+    branch = repo.branch
+    with client:
+        record(writer, ids[0], lambda: _project(client, pid), query=f"GET /projects/{pid}", **kw)
+        record(
+            writer,
+            ids[1],
+            lambda: _protected(client, pid, branch),
+            query=f"GET /projects/{pid}/protected_branches",
+            **kw,
+        )
+        record(
+            writer,
+            ids[2],
+            lambda: _approvals(client, pid),
+            query=f"GET /projects/{pid}/approvals; GET /projects/{pid}/approval_rules",
+            **kw,
+        )
+        record(
+            writer,
+            ids[3],
+            lambda: _merge_requests(client, pid, branch, history),
+            query=(
+                f"GET /projects/{pid}/merge_requests?state=merged&target_branch={branch}; "
+                f"GET /projects/{pid}/repository/commits/{{sha}}/merge_requests; "
+                f"GET /projects/{pid}/merge_requests/{{iid}}/approvals"
+            ),
+            **kw,
+        )

@@ -1,0 +1,274 @@
+"""GitHub and GitLab collectors against a loopback stand-in serving canned API responses:
+paging, rate limits, the token kept out of the snapshot, and the checks on what was collected."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from generator.collect.forge import ForgeClient, ForgeError
+from generator.results import ResultStatus
+from generator.snapshot.store import load_snapshot
+from tests.git.builders import GitRepo
+from tests.git.conftest import NOW, shop_source
+from tests.git.forge_standin import RecordedForge
+from tests.git.instance import by_check, collect, make_instance, results
+
+GH_TOKEN = "ghp_evidocTest0123456789abcdefABCDEFghij"
+GL_TOKEN = "glpat-evidocTest0123456789xyz"
+GH = "/repos/acme/shop-gitops"
+GL = "/projects/acme/shop-gitops"
+FAIL, PASS = ResultStatus.failed, ResultStatus.passed
+
+
+def verdicts(found, shop: GitRepo) -> dict[str, str]:
+    labels = {sha[:12]: label for label, sha in shop.shas.items()}
+    return {
+        labels[s.split("@")[1]]: r.reason.split(":")[0]
+        for s, r in by_check(found, "git.reviewed-changes").items()
+        if "@" in s
+    }
+
+
+def assert_token_absent(snapshot: Path, token: str) -> None:
+    files = [f for f in snapshot.rglob("*") if f.is_file()]
+    assert files
+    for file in files:
+        assert token.encode() not in file.read_bytes(), file
+
+
+@pytest.fixture
+def github(httpserver: HTTPServer, shop: GitRepo, monkeypatch) -> RecordedForge:
+    monkeypatch.setenv("SHOP_GH_TOKEN", GH_TOKEN)
+    return RecordedForge(
+        httpserver, "github.json", shop.shas, ("Authorization", f"Bearer {GH_TOKEN}")
+    )
+
+
+@pytest.fixture
+def gitlab(httpserver: HTTPServer, shop: GitRepo, monkeypatch) -> RecordedForge:
+    monkeypatch.setenv("GITLAB_TOKEN", GL_TOKEN)
+    return RecordedForge(
+        httpserver, "gitlab.json", shop.shas, ("PRIVATE-TOKEN", GL_TOKEN), prefix="/api/v4"
+    )
+
+
+def github_instance(
+    root: Path, shop: GitRepo, forge: RecordedForge, checks: list[dict] | None = None
+) -> Path:
+    source = shop_source(
+        shop,
+        root,
+        forge="github",
+        project="acme/shop-gitops",
+        api_url=forge.base_url,
+        token_env="SHOP_GH_TOKEN",
+    )
+    return make_instance(root, [source], checks)
+
+
+def test_github(shop: GitRepo, tmp_path: Path, github: RecordedForge) -> None:
+    root = github_instance(tmp_path / "inst", shop, github)
+    started = time.monotonic()
+    snapshot = collect(root, NOW)
+    assert time.monotonic() - started >= 1.0  # it waited out the rate limits
+    assert github.seen and all(s.authorized for s in github.seen)
+
+    # rate limits: a 403 with an exhausted quota and a secondary limit with Retry-After
+    assert [s.status for s in github.requested(f"{GH}/rules/branches/main")] == [403, 200]
+    assert [s.status for s in github.requested(f"{GH}/pulls/11/reviews")] == [403, 200]
+    # paging: the pull request list stops at the page that reaches back past the period
+    assert [s.query.get("page") for s in github.requested(f"{GH}/pulls")] == [None, "2"]
+    assert [s.query.get("page") for s in github.requested(f"{GH}/pulls/15/reviews")] == [
+        None,
+        "2",
+    ]
+    # only commits no listed pull request explains are looked up one by one
+    looked = {s.path for s in github.seen if s.path.endswith("/pulls") and "/commits/" in s.path}
+    assert looked == {
+        f"{GH}/commits/{shop.shas['hotfix']}/pulls",
+        f"{GH}/commits/{shop.shas['rebased 1']}/pulls",
+    }
+
+    snap = load_snapshot(snapshot)
+    pulls = snap.get("github/shop-gitops/pull-requests", NOW).data
+    assert pulls["commits"][shop.shas["rebased 1"]] == [17]
+    assert pulls["commits"][shop.shas["squashed"]] == [14]
+    assert shop.shas["hotfix"] not in pulls["commits"]
+    assert [p["number"] for p in pulls["pulls"]] == [10, 11, 12, 13, 14, 15, 17]
+    assert pulls["pulls"][1]["reviews"][0]["reviewer"] == "carol"
+    protection = snap.get("github/shop-gitops/branch-protection", NOW).data
+    assert protection["protected"] is True
+    assert "url" not in protection["protection"]["enforce_admins"]
+    rulesets = snap.get("github/shop-gitops/rulesets", NOW).data
+    assert rulesets["rulesets"][0]["bypass_actors"][0]["actor_type"] == "OrganizationAdmin"
+    items = {i.id: i for i in snap.manifest.items}
+    assert items["github/shop-gitops/branch-protection"].collector == "github"
+    assert items["github/shop-gitops/branch-protection"].query.endswith("/branches/main/protection")
+    assert_token_absent(snapshot, GH_TOKEN)
+
+    found = results(root, snapshot, NOW)
+    summary = by_check(found, "git.reviewed-changes")["shop-gitops"]
+    assert summary.status is FAIL and summary.reason.startswith("2 of 9")
+    assert "github/shop-gitops/pull-requests" in summary.evidence
+    # reviews on the forge decide: the rebase merge and the co-authored merge are approved
+    assert verdicts(found, shop) == {"merge quota": "unreviewed", "hotfix": "directly pushed"}
+    protection_result = by_check(found, "git.branch-protection")["shop-gitops"]
+    assert protection_result.status is PASS, protection_result.reason
+    assert "required status checks: kustomize-build, policy-check" in protection_result.reason
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "fragment"),
+    [
+        (
+            "admins-bypass",
+            FAIL,
+            "administrators can bypass approvals (branch protection, ruleset 'protect main'",
+        ),
+        ("unprotected", FAIL, "neither branch protection nor a ruleset"),
+        ("force-push", FAIL, "force pushes are allowed"),
+        ("two-approvals", FAIL, "only 1 approving review(s) are required, 2 expected"),
+        ("classic-forbidden-rulesets-suffice", PASS, "administrators are bound"),
+        ("classic-forbidden-rulesets-bypass", ResultStatus.not_collected, "(403)"),
+    ],
+)
+def test_github_branch_protection_variants(
+    shop: GitRepo, tmp_path: Path, github: RecordedForge, change: str, status, fragment: str
+) -> None:
+    routes = github.routes
+    for route in routes.values():
+        route.pop("once", None)  # no rate limits here
+    protection = routes[f"GET {GH}/branches/main/protection"]
+    rules = routes[f"GET {GH}/rules/branches/main"]
+    ruleset = routes[f"GET {GH}/rulesets/71"]["body"]
+    approvals = 1
+    if change == "admins-bypass":
+        protection["body"]["enforce_admins"]["enabled"] = False
+    elif change == "unprotected":
+        protection.update(status=404, body={"message": "Branch not protected"})
+        rules["body"] = []
+    elif change == "force-push":
+        protection["body"]["allow_force_pushes"]["enabled"] = True
+        rules["body"] = [r for r in rules["body"] if r["type"] != "non_fast_forward"]
+    elif change == "two-approvals":
+        approvals = 2
+    elif change.startswith("classic-forbidden"):
+        protection.update(status=403, body={"message": "Resource not accessible by integration"})
+        if change.endswith("suffice"):
+            ruleset["bypass_actors"] = []
+    checks = [{"id": "git.branch-protection", "with": {"approvals": approvals}}]
+    root = github_instance(tmp_path / "inst", shop, github, checks)
+    result = by_check(results(root, collect(root, NOW), NOW), "git.branch-protection")
+    assert result["shop-gitops"].status is status, result["shop-gitops"].reason
+    assert fragment in result["shop-gitops"].reason
+
+
+def test_rate_limit_beyond_the_bound(shop: GitRepo, tmp_path: Path, github: RecordedForge) -> None:
+    hour = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "@epoch+3600"}
+    limited = {"status": 403, "headers": hour, "body": {"message": "API rate limit exceeded"}}
+    for path in ("branches/main/protection", "rules/branches/main"):
+        github.routes[f"GET {GH}/{path}"]["once"] = dict(limited)
+    github.routes[f"GET {GH}/pulls/11/reviews"].pop("once")
+    root = github_instance(tmp_path / "inst", shop, github)
+    started = time.monotonic()
+    snapshot = collect(root, NOW)
+    assert time.monotonic() - started < 5  # it did not sleep for an hour
+    item = {i.id: i for i in load_snapshot(snapshot).manifest.items}
+    protection = item["github/shop-gitops/branch-protection"]
+    assert protection.status.value == "error" and "rate limited" in (protection.detail or "")
+    assert "beyond the bound" in (protection.detail or "")
+    result = by_check(results(root, snapshot, NOW), "git.branch-protection")["shop-gitops"]
+    assert result.status is ResultStatus.error and "rate limited" in result.reason
+
+
+def test_missing_token(shop: GitRepo, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    source = shop_source(shop, tmp_path, forge="github", project="acme/shop-gitops")
+    root = make_instance(tmp_path / "inst", [source])
+    snapshot = collect(root, NOW)
+    item = {i.id: i for i in load_snapshot(snapshot).manifest.items}
+    assert item["github/shop-gitops/pull-requests"].detail == (
+        "no GitHub token: the variable $GITHUB_TOKEN is not set"
+    )
+    found = results(root, snapshot, NOW)
+    reviewed = by_check(found, "git.reviewed-changes")["shop-gitops"]
+    assert reviewed.status is FAIL and "approvals were read from commit trailers" in reviewed.reason
+    protection = by_check(found, "git.branch-protection")["shop-gitops"]
+    assert protection.status is ResultStatus.error and "$GITHUB_TOKEN" in protection.reason
+
+
+def test_gitlab(shop: GitRepo, tmp_path: Path, gitlab: RecordedForge) -> None:
+    source = shop_source(
+        shop, tmp_path, forge="gitlab", project="acme/shop-gitops", api_url=gitlab.base_url
+    )
+    root = make_instance(tmp_path / "inst", [source])
+    started = time.monotonic()
+    snapshot = collect(root, NOW)
+    assert time.monotonic() - started >= 1.0  # Retry-After: 1 on a 429
+    assert gitlab.seen and all(s.authorized for s in gitlab.seen)
+    assert all("/projects/acme%2Fshop-gitops" in s.raw_uri for s in gitlab.seen)
+    assert [s.status for s in gitlab.requested(f"{GL}/merge_requests/21/approvals")] == [429, 200]
+    assert [s.query.get("page") for s in gitlab.requested(f"{GL}/protected_branches")] == [
+        None,
+        "2",
+    ]
+    assert [s.query.get("page") for s in gitlab.requested(f"{GL}/merge_requests")] == [None, "2"]
+    assert_token_absent(snapshot, GL_TOKEN)
+
+    snap = load_snapshot(snapshot)
+    mrs = snap.get("gitlab/shop-gitops/merge-requests", NOW).data
+    assert mrs["commits"][shop.shas["rebased 1"]] == [26]  # looked up
+    assert mrs["commits"][shop.shas["rebased 2"]] == [26]  # the head of a fast-forward merge
+    assert mrs["commits"][shop.shas["squashed"]] == [25]  # the squash commit
+    protected = snap.get("gitlab/shop-gitops/protected-branches", NOW).data
+    assert [b["name"] for b in protected["matching"]] == ["main"]
+    rules = snap.get("gitlab/shop-gitops/approvals", NOW).data["rules"]
+    assert rules[0]["eligible_approvers"] == ["alice", "carol", "dave", "bob"]
+
+    found = results(root, snapshot, NOW)
+    assert verdicts(found, shop) == {
+        "merge quota": "self-approved",
+        "hotfix": "directly pushed",
+        "merge limits": "unreviewed",
+    }
+    protection = by_check(found, "git.branch-protection")["shop-gitops"]
+    assert protection.status is PASS, protection.reason
+    assert "merge requests need 1 approval(s)" in protection.reason
+
+
+def test_gitlab_protection_that_lets_maintainers_push(
+    shop: GitRepo, tmp_path: Path, gitlab: RecordedForge
+) -> None:
+    for route in gitlab.routes.values():
+        route.pop("once", None)
+    main = gitlab.routes[f"GET {GL}/protected_branches"]["pages"][1][0]
+    main["push_access_levels"][0].update(access_level=40, access_level_description="Maintainers")
+    main["allow_force_push"] = True
+    gitlab.routes[f"GET {GL}/approvals"]["body"]["merge_requests_author_approval"] = True
+    source = shop_source(
+        shop, tmp_path, forge="gitlab", project="acme/shop-gitops", api_url=gitlab.base_url
+    )
+    root = make_instance(tmp_path / "inst", [source])
+    result = by_check(results(root, collect(root, NOW), NOW), "git.branch-protection")
+    reason = result["shop-gitops"].reason
+    assert result["shop-gitops"].status is FAIL
+    assert "force pushes are allowed" in reason
+    assert "direct pushes are allowed for Maintainers" in reason
+    assert "authors may approve their own merge requests" in reason
+
+
+def test_client_keeps_the_token_to_its_own_origin(httpserver: HTTPServer) -> None:
+    with pytest.raises(ForgeError, match="plain HTTP"):
+        ForgeClient("http://forge.example.org/api", {"Authorization": "Bearer x"})
+    httpserver.expect_request("/items").respond_with_json(
+        [1], headers={"Link": '<http://127.0.0.2:1/items?page=2>; rel="next"'}
+    )
+    with (
+        ForgeClient(httpserver.url_for("/"), {"Authorization": "Bearer x"}) as client,
+        pytest.raises(ForgeError, match="another host"),
+    ):
+        client.all("/items")
