@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from generator.cli import main
-from generator.collect import run as collect_run
 from generator.collect.digest import load_digest_key
 from generator.collect.kube_resources import ITEM_NAMES
 from generator.collect.kubernetes import RetryPolicy
@@ -77,7 +76,7 @@ def test_collect_to_control_statuses_end_to_end(tmp_path: Path, digest_key: Path
         done = run_evidoc("collect", "--root", root, "--digest-key", digest_key)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    assert re.search(r"wrote .*evidence/snapshots/\d{8}T\d{6}Z \(84 items: ", done.stdout)
+    assert re.search(r"wrote .*evidence/snapshots/\d{8}T\d{6}Z \(87 items: ", done.stdout)
     assert "forbidden: kubernetes/prod/prod-wc/kyverno-policies: 403 Forbidden" in done.stderr
 
     snapshots = list((root / "evidence" / "snapshots").iterdir())
@@ -426,34 +425,27 @@ def test_signed_collect_verifies_with_the_public_key(tmp_path: Path, digest_key:
     ]
 
 
-def test_git_collection_hook_writes_into_the_same_snapshot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls = []
+def test_git_evidence_lands_in_the_same_snapshot(tmp_path: Path) -> None:
+    from tests.git.builders import build_shop
 
-    def fake_collect_git(library, writer, now, **kwargs):
-        calls.append(now)
-        writer.add(
-            "git/shop-gitops/history",
-            {"commits": []},
-            collector="git",
-            query="git log",
-            collected_at=now,
-            ttl=60,
-        )
-
-    monkeypatch.setattr(collect_run, "_git_hook", lambda: fake_collect_git)
+    repo = build_shop(tmp_path / "shop-gitops")
     world = build_world(DEMO_LAYOUT)
     at = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
     with start(world, tmp_path) as stand_in:
         root = write_instance(tmp_path / "inst", world, kubeconfig=str(stand_in.kubeconfig))
+        sources = root / "evidence/sources.yaml"
+        sources.write_text(
+            sources.read_text()
+            + f"repositories:\n  - {{name: shop-gitops, path: {repo.path}, branch: main}}\n"
+        )
         path = collect(root, now=at, retry=FAST, digest_key=KEY, demo=True, note="demo data")
-    assert calls == [at]
     snap = load_snapshot(path)
     assert path.name == "20261122T080000Z"
     assert snap.manifest.demo and snap.manifest.note == "demo data"
-    assert "git/shop-gitops/history" in {i.id for i in snap.manifest.items}
-    assert {i.collected_at for i in snap.manifest.items} == {"2026-11-22T08:00:00Z"}
+    ids = {i.id for i in snap.manifest.items}
+    assert "git/shop-gitops/commits" in ids
+    assert "kubernetes/prod/prod-wc/namespaces" in ids
+    assert verify_snapshot(path) == []
 
 
 def test_instance_digest_key_is_created_once_and_kept_out_of_git(

@@ -409,6 +409,12 @@ RESOURCES: tuple[Resource, ...] = (
         "flux-helmreleases", "/apis/helm.toolkit.fluxcd.io/v2/helmreleases", flux, optional=True
     ),
     Resource(
+        "flux-gitrepositories",
+        "/apis/source.toolkit.fluxcd.io/v1/gitrepositories",
+        with_spec,
+        optional=True,
+    ),
+    Resource(
         APISERVER,
         f"{CORE}/namespaces/kube-system/pods",
         apiserver_pod,

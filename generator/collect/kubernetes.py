@@ -151,8 +151,6 @@ def resolve_targets(
         for t in targets:
             t.client.close()
         raise InputErrors(errors)
-    if not targets:
-        raise InputError(sources.file, "no clusters to collect from in the chosen environments")
     return targets
 
 

@@ -1,25 +1,24 @@
 """`evidoc collect`: one snapshot with the evidence of every chosen environment.
 
-One SnapshotWriter is opened; the Kubernetes collector fills it (every cluster concurrently), then
-the Git collector, when the installation has one (`generator.collect.git.collect_git`), adds its
-items to the same writer; finally the manifest is sealed, optionally signed, and the snapshot
-directory is renamed into place. If anything raises, the staging directory is removed and no
-snapshot is left behind.
+One SnapshotWriter is opened; the Kubernetes collector fills it (every cluster concurrently),
+then the Git collector adds the configured repositories' items to the same writer; finally the
+manifest is sealed, optionally signed, and the snapshot directory is renamed into place. If
+anything raises, the staging directory is removed and no snapshot is left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
-import importlib.util
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from generator.collect import kube_resources as kr
 from generator.collect.digest import Redactor, load_digest_key
+from generator.collect.git import collect_git
 from generator.collect.kubernetes import RetryPolicy, Target, collect_all, resolve_targets
+from generator.errors import InputError
 from generator.library import Library
 from generator.snapshot.manifest import ItemStatus
 from generator.snapshot.store import SNAPSHOTS, SnapshotWriter
@@ -37,14 +36,6 @@ def production_endpoints(library: Library) -> list[str]:
                 if isinstance(hosts, list):
                     found.update(str(h) for h in hosts if isinstance(h, str | int))
     return sorted(found)
-
-
-def _git_hook() -> Callable[..., Any] | None:
-    """`generator.collect.git.collect_git` if that module exists (errors inside it propagate)."""
-    if importlib.util.find_spec("generator.collect.git") is None:
-        return None
-    module = importlib.import_module("generator.collect.git")
-    return getattr(module, "collect_git", None)
 
 
 def collect(
@@ -78,6 +69,10 @@ def collect(
     if library is None:
         library = load_library(root)
     targets = resolve_targets(library, envs, kubeconfig, retry)
+    repositories = library.sources.model.repositories if library.sources else []
+    if not targets and not (git and repositories):
+        where = library.sources.file if library.sources else "evidence/sources.yaml"
+        raise InputError(where, "nothing to collect: no clusters or repositories are configured")
     key = digest_key if digest_key is not None else load_digest_key(root)
     redactor = Redactor(key, production_endpoints(library))
     started = now or dt.datetime.now(dt.UTC)
@@ -97,9 +92,8 @@ def collect(
             page_size=page_size,
             on_item=on_item,
         )
-        hook = _git_hook() if git else None
-        if hook is not None:
-            hook(library, writer, started, **({"ttl": ttl} if ttl is not None else {}))
+        if git and repositories:
+            collect_git(library, writer, started, **({"ttl": ttl} if ttl is not None else {}))
         return writer.commit(sign_key)
     except BaseException:
         writer.abort()

@@ -66,6 +66,10 @@ API: dict[str, tuple[str, str]] = {
         "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations",
     ),
     "HelmRelease": ("helm.toolkit.fluxcd.io/v2", "/apis/helm.toolkit.fluxcd.io/v2/helmreleases"),
+    "GitRepository": (
+        "source.toolkit.fluxcd.io/v1",
+        "/apis/source.toolkit.fluxcd.io/v1/gitrepositories",
+    ),
 }
 # Built into every API server (the rest are CRDs: installed or not).
 ALWAYS = [
