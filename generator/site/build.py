@@ -1,0 +1,177 @@
+"""`evidoc build`: assemble the build directory, run a strict MkDocs build (a subprocess) into a
+staging directory, and swap the result into place. A failed build leaves the previous site as
+it was."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator.output import replace_dir
+
+if TYPE_CHECKING:
+    from generator.site.assemble import Assembly
+
+# The pipeline (pydantic models, YAML, Jinja2) is imported only once the MkDocs subprocess has
+# been started, so that the two start up side by side.
+
+_TAG_ERROR = re.compile(r"Error reading tags of page '([^']+)'")
+
+
+@dataclass
+class BuildResult:
+    ok: bool
+    site_dir: Path
+    messages: list[str] = field(default_factory=list)  # warnings and errors, for the user
+    assembly: Assembly | None = None
+    generate_seconds: float = 0.0
+    mkdocs_seconds: float = 0.0
+
+
+def mkdocs_env(asm: Assembly | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["NO_MKDOCS_2_WARNING"] = "1"
+    env["DISABLE_MKDOCS_2_WARNING"] = "true"
+    epoch = asm.source_date_epoch if asm is not None else None
+    if epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = str(epoch)  # the build date is the snapshot's
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def scratch_dir() -> str | None:
+    """Where the build directory goes: RAM (/dev/shm) when there is one, since the build writes
+    thousands of small files that are read once; else the system's temporary directory."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+def stage(asm: Assembly, work: Path, site_dir: Path, *, version_provider: bool = True) -> Path:
+    """Write docs and the derived mkdocs.yml under `work`; return the config file."""
+    from generator.site import config
+    from generator.site.assemble import write
+
+    docs = work / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    write(asm, docs)
+    cfg = asm.config(docs, site_dir, version_provider=version_provider)
+    path = work / "mkdocs.yml"
+    path.write_bytes(config.dump(cfg))
+    return path
+
+
+# `python -m mkdocs build --strict`, started before the build directory is ready: it imports
+# MkDocs, Material and Python-Markdown (about half a second) on the other core while evidoc
+# generates the pages, then waits for one line on stdin (the snapshot's time, or "-") and builds.
+_WARM_MKDOCS = """
+import os, sys
+import markdown, mkdocs.__main__, mkdocs.commands.build, mkdocs.config.defaults
+import mkdocs.structure.pages, mkdocs.theme, mkdocs.contrib.search, jinja2
+import material.plugins.search.plugin, material.plugins.tags.plugin
+import markdown.extensions.toc, markdown.extensions.tables, markdown.extensions.attr_list
+import markdown.extensions.md_in_html
+line = sys.stdin.readline().strip()
+if not line:
+    sys.exit(3)
+if line != "-":
+    os.environ["SOURCE_DATE_EPOCH"] = line
+sys.argv = ["mkdocs", "build", "--strict", "--config-file", sys.argv[1]]
+mkdocs.__main__.cli()
+"""
+
+
+class MkDocs:
+    """A strict MkDocs build in a subprocess, started early; `finish` lets it run."""
+
+    def __init__(self, config_file: Path, cwd: Path) -> None:
+        self.config_file = config_file
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WARM_MKDOCS, str(config_file)],
+            cwd=cwd,  # the instance root, as if the user ran MkDocs there
+            env=mkdocs_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def finish(self, asm: Assembly) -> tuple[int, list[str]]:
+        """Run the build; returns its exit code and its warnings and errors."""
+        epoch = asm.source_date_epoch
+        out, _ = self.proc.communicate(f"{epoch if epoch is not None else '-'}\n")
+        lines = [
+            line.rstrip()
+            for line in out.splitlines()
+            if line.strip() and not line.startswith("INFO")
+        ]
+        return self.proc.returncode, lines
+
+    def cancel(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def explain(asm: Assembly, lines: list[str]) -> list[str]:
+    """MkDocs's messages, preceded by the unknown tags they come from, with file and line."""
+    out = []
+    failed_pages = set(_TAG_ERROR.findall("\n".join(lines)))
+    for page, tag, line, col in asm.unknown_tags:
+        if page.path in failed_pages or not failed_pages:
+            out.append(
+                f"{page.file}:{line}:{col}: unknown tag {tag!r}: no catalog's tag grammar "
+                "names a control with it (not in the tags allow-list)"
+            )
+    return out + [f"mkdocs: {line}" for line in lines]
+
+
+def build_site(
+    root: Path,
+    *,
+    snapshot: Path | None = None,
+    site_dir: Path | None = None,
+    pack: Path | None = None,
+    version_provider: bool = True,
+) -> BuildResult:
+    root = Path(root).resolve()
+    target = Path(site_dir).resolve() if site_dir is not None else root / "site"
+    start = time.perf_counter()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="evidoc-build-", dir=scratch_dir()))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    mkdocs = MkDocs(work / "mkdocs.yml", root)
+    try:
+        try:
+            from generator.site.assemble import assemble
+
+            asm = assemble(root, snapshot=snapshot, pack=pack)
+            stage(asm, work, staging, version_provider=version_provider)
+        except BaseException:
+            mkdocs.cancel()
+            raise
+        generated = time.perf_counter()
+        code, lines = mkdocs.finish(asm)
+        done = time.perf_counter()
+        result = BuildResult(
+            ok=code == 0,
+            site_dir=target,
+            messages=lines if code == 0 else explain(asm, lines),
+            assembly=asm,
+            generate_seconds=generated - start,
+            mkdocs_seconds=done - generated,
+        )
+        if result.ok:
+            replace_dir(staging, target)
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,173 @@
+"""The build's mkdocs.yml, derived from the instance's own mkdocs.yml (the user's base config:
+site name, theme, palette, Markdown extensions). The derived file adds the nav, the search and
+tags plugins (the tags allow-list comes from the catalogs), strict link and anchor checks, the
+mike version provider and a footer naming the snapshot."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from markupsafe import Markup
+
+from generator.errors import InputError
+
+BASE = "mkdocs.yml"
+DEFAULT: dict[str, Any] = {"site_name": "Compliance", "theme": {"name": "material"}}
+REQUIRED_EXTENSIONS = ["attr_list", "md_in_html", "tables", "toc"]
+# Keys whose value is a path relative to the base config's directory.
+_PATH_KEYS = ("INHERIT",)
+
+
+class _Tagged:
+    """A value with a YAML tag MkDocs understands (!ENV, !relative, !!python/name:...), kept
+    as it was written: it is not constructed here, only passed on to MkDocs."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml when available: the tags allow-list of a large library has 10,000 entries."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> _Tagged:
+    return _Tagged(node)
+
+
+_Loader.add_multi_constructor("!", _tagged)
+_Loader.add_multi_constructor("tag:yaml.org,2002:python/", _tagged)
+_Dumper.add_representer(_Tagged, lambda dumper, data: data.node)
+_Dumper.add_representer(Markup, lambda dumper, data: dumper.represent_str(str(data)))
+
+
+def load_base(root: Path) -> dict[str, Any]:
+    """ROOT/mkdocs.yml, or a minimal Material config when the instance has none."""
+    path = root / BASE
+    if not path.is_file():
+        return copy.deepcopy(DEFAULT)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        raise InputError(BASE, f"invalid YAML: {exc.problem}", line, col) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(BASE, f"cannot read: {exc}") from None
+    if data is None:
+        return copy.deepcopy(DEFAULT)
+    if not isinstance(data, dict):
+        raise InputError(
+            BASE, "expected a mapping of MkDocs settings (site_name, theme, ...)", 1, 1
+        )
+    for key in ("site_name",):
+        data.setdefault(key, DEFAULT[key])
+    data.setdefault("theme", copy.deepcopy(DEFAULT["theme"]))
+    return data
+
+
+def _plugin_names(plugins: Any) -> list[str]:
+    if isinstance(plugins, dict):
+        return list(plugins)
+    return [p if isinstance(p, str) else next(iter(p)) for p in plugins or []]
+
+
+def _set_plugin(plugins: list[Any], name: str, options: dict[str, Any]) -> list[Any]:
+    """Merge `options` into plugin `name` of a plugins list, adding the plugin if missing."""
+    out = []
+    found = False
+    for p in plugins:
+        pname = p if isinstance(p, str) else next(iter(p))
+        if pname == name:
+            found = True
+            current = {} if isinstance(p, str) else dict(p[pname] or {})
+            current.update(options)
+            out.append({name: current} if current else name)
+        else:
+            out.append(p)
+    if not found:
+        out.append({name: options} if options else name)
+    return out
+
+
+def _extensions(exts: Any) -> list[Any]:
+    if isinstance(exts, dict):
+        exts = [{k: v} if v else k for k, v in exts.items()]
+    exts = list(exts or [])
+    names = {e if isinstance(e, str) else next(iter(e)) for e in exts}
+    for name in REQUIRED_EXTENSIONS:
+        if name not in names and f"markdown.extensions.{name}" not in names:
+            exts.append(name)
+    return exts
+
+
+def derive(
+    base: dict[str, Any],
+    *,
+    root: Path,
+    docs_dir: Path,
+    site_dir: Path,
+    docs_nav: list[Any],
+    compliance_nav: list[Any],
+    allowed_tags: list[str],
+    footer: str,
+    extra_css: list[str],
+    version_provider: bool,
+) -> dict[str, Any]:
+    cfg = copy.deepcopy(base)
+    cfg["docs_dir"] = str(docs_dir)
+    cfg["site_dir"] = str(site_dir)
+    cfg["strict"] = True
+    # The user's nav if there is one (else every hand-written page), then the generated pages.
+    cfg["nav"] = [*(cfg.get("nav") or docs_nav), *compliance_nav]
+    theme = cfg.get("theme")
+    if isinstance(theme, str):
+        theme = cfg["theme"] = {"name": theme}
+    if isinstance(theme, dict) and isinstance(theme.get("custom_dir"), str):
+        theme["custom_dir"] = str((root / theme["custom_dir"]).resolve())
+    for key in _PATH_KEYS:
+        if isinstance(cfg.get(key), str):
+            cfg[key] = str((root / cfg[key]).resolve())
+    if isinstance(cfg.get("hooks"), list):
+        cfg["hooks"] = [
+            str((root / h).resolve()) if isinstance(h, str) else h for h in cfg["hooks"]
+        ]
+
+    plugins = cfg.get("plugins")
+    if isinstance(plugins, dict):
+        plugins = [{k: v} if v else k for k, v in plugins.items()]
+    plugins = list(plugins if plugins is not None else [])
+    if "search" not in _plugin_names(plugins):
+        plugins = _set_plugin(plugins, "search", {})
+    plugins = _set_plugin(plugins, "tags", {"tags_allowed": allowed_tags, "listings": False})
+    cfg["plugins"] = plugins
+
+    cfg["markdown_extensions"] = _extensions(cfg.get("markdown_extensions"))
+    # Strict builds then fail on a link to a missing page or anchor.
+    validation = dict(cfg.get("validation") or {})
+    validation.setdefault("not_found", "warn")
+    validation["anchors"] = "warn"
+    cfg["validation"] = validation
+
+    cfg["extra_css"] = [*list(cfg.get("extra_css") or []), *extra_css]
+    extra = dict(cfg.get("extra") or {})
+    if version_provider:
+        version = dict(extra.get("version") or {})
+        version["provider"] = "mike"
+        extra["version"] = version
+    cfg["extra"] = extra
+    previous = cfg.get("copyright")
+    cfg["copyright"] = f"{previous}<br>{footer}" if previous else footer
+    return cfg
+
+
+def dump(cfg: dict[str, Any]) -> bytes:
+    text = yaml.dump(cfg, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return text.encode("utf-8")

@@ -1,0 +1,37 @@
+"""Hand-written pages, copied into the build with a row of tag chips after the front matter:
+each chip links to the control's anchor on its framework page."""
+
+from __future__ import annotations
+
+import re
+
+from generator.site.model import Site, relative
+from generator.site.render import render_markdown
+
+_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+
+
+def split_front_matter(text: str) -> tuple[str, str]:
+    """(front matter including its fences, body); front matter is '' when there is none."""
+    first, nl, rest = text.partition("\n")
+    if first.lstrip("\ufeff").rstrip() != "---" or not nl:
+        return "", text
+    close = _CLOSE.search(rest)
+    if close is None:
+        return "", text
+    end = len(first) + 1 + close.end()
+    if end < len(text) and text[end] == "\n":
+        end += 1
+    return text[:end], text[end:]
+
+
+def with_chips(site: Site, rel: str, text: str, tags: list[str]) -> str:
+    chips = site.chips(tags)
+    if not chips:
+        return text
+    links = [
+        (chip, relative(rel, chip.target, chip.anchor) if chip.target else None) for chip in chips
+    ]
+    block = render_markdown("chips.md.j2", chips=links)
+    head, body = split_front_matter(text)
+    return f"{head}\n{block}{body}"

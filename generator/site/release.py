@@ -1,0 +1,153 @@
+"""`evidoc release VERSION`: pin (or collect) a snapshot, render the audit pack, and deploy the
+site as a mike version (alias `latest`, the default) on a branch of the instance's Git repository.
+
+The audit pack is put into the build's docs directory as `audit-pack.pdf` before the build, so
+MkDocs copies it into the site and mike commits it with the version: on the branch it sits at
+`VERSION/audit-pack.pdf`, next to `VERSION/index.html`, and the dashboard links to it. The
+snapshot id and manifest digest are also recorded as properties of the version in
+`versions.json`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.errors import InputError
+from generator.site.assemble import assemble
+from generator.site.build import mkdocs_env, scratch_dir, stage
+from generator.snapshot.store import latest_snapshot
+
+PACK = "audit-pack.pdf"
+
+
+class ReleaseError(Exception):
+    """A step of the release failed; nothing was deployed."""
+
+
+@dataclass
+class ReleaseResult:
+    version: str
+    branch: str
+    snapshot: str
+    digest: str
+    pack: str  # path of the pack on the branch
+    messages: list[str] = field(default_factory=list)
+
+
+def _run(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def git_toplevel(root: Path) -> Path:
+    proc = _run(["git", "rev-parse", "--show-toplevel"], root)
+    if proc.returncode != 0:
+        raise InputError(root, "not inside a Git repository: mike deploys to a branch of one")
+    if _run(["git", "rev-parse", "--verify", "-q", "HEAD"], root).returncode != 0:
+        raise InputError(root, "the Git repository has no commit yet: commit the instance first")
+    return Path(proc.stdout.strip())
+
+
+def _mike() -> list[str]:
+    script = Path(sys.executable).parent / "mike"
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("mike")
+    if found is None:
+        raise ReleaseError("mike is not installed (pip install mike)")
+    return [found]
+
+
+def _evidoc(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "generator", *map(str, args)]
+
+
+def _fail(what: str, proc: subprocess.CompletedProcess) -> ReleaseError:
+    detail = (proc.stderr or proc.stdout).strip()
+    return ReleaseError(f"{what} failed (exit {proc.returncode}):\n{detail}")
+
+
+def release(
+    root: Path,
+    version: str,
+    *,
+    snapshot: Path | None = None,
+    collect: bool = False,
+    branch: str = "gh-pages",
+    push: bool = False,
+    remote: str = "origin",
+) -> ReleaseResult:
+    root = Path(root).resolve()
+    repo = git_toplevel(root)
+    messages: list[str] = []
+
+    if snapshot is None and collect:
+        proc = _run(_evidoc("collect", "--root", root), root)
+        if proc.returncode not in (0, 1):
+            raise _fail("evidoc collect", proc)
+        if proc.returncode == 1:
+            messages.append("warning: some evidence could not be collected; see `evidoc collect`")
+    pinned = Path(snapshot).resolve() if snapshot is not None else latest_snapshot(root)
+    if pinned is None:
+        raise InputError(
+            root / "evidence" / "snapshots",
+            "no evidence snapshot to pin: run `evidoc collect` or pass --collect or --snapshot",
+        )
+
+    work = Path(tempfile.mkdtemp(prefix="evidoc-release-", dir=scratch_dir()))
+    try:
+        pack = work / PACK
+        proc = _run(
+            _evidoc(
+                "pdf", "--root", root, "--snapshot", pinned, "--output", pack, "--version", version
+            ),
+            root,
+        )
+        if proc.returncode != 0 or not pack.is_file():
+            raise _fail("evidoc pdf (the audit pack)", proc)
+
+        asm = assemble(root, snapshot=pinned, pack=pack)
+        assert asm.snapshot is not None
+        manifest = asm.snapshot.manifest
+        config_file = stage(asm, work, work / "site", version_provider=True)
+        env = mkdocs_env(asm)
+        git = ["--branch", branch] + (["--push", "--remote", remote] if push else [])
+        deploy = [
+            *_mike(),
+            "deploy",
+            "--config-file",
+            str(config_file),
+            *git,
+            "--update-aliases",
+            "--prop-set-string",
+            f"snapshot={manifest.id}",
+            "--prop-set-string",
+            f"manifest_sha256={manifest.digest}",
+            "--message",
+            f"Release {version} from evidence snapshot {manifest.id}",
+            version,
+            "latest",
+        ]
+        proc = _run(deploy, repo, env)
+        if proc.returncode != 0:
+            raise _fail("mike deploy", proc)
+        default = [*_mike(), "set-default", "--config-file", str(config_file), *git, "latest"]
+        proc = _run(default, repo, env)
+        if proc.returncode != 0:
+            raise _fail("mike set-default", proc)
+        return ReleaseResult(
+            version=version,
+            branch=branch,
+            snapshot=manifest.id,
+            digest=manifest.digest,
+            pack=f"{version}/{asm.site.layout.pack}",
+            messages=messages,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

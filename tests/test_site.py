@@ -1,0 +1,270 @@
+"""`evidoc build`: the shipped instance and small instances built with a real, strict MkDocs,
+read back as HTML: statuses, badges, anchors, chips, evidence links, escaping, atomicity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from generator.checks.registry import CHECKS
+from generator.pipeline import run_report
+from generator.report import Status
+from generator.site.anchors import slug
+from generator.site.build import build_site
+from generator.site.render import md_block, md_escape
+from generator.snapshot.store import latest_snapshot, load_snapshot
+from tests.conftest import REPO, Instance, run_evidoc
+from tests.site_helpers import (
+    ITEM,
+    badges_by_heading,
+    broken_links,
+    evidence_instance,
+    namespaces_check,
+    parse,
+    write_snapshot,
+)
+
+# --- the shipped instance --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("shipped") / "site"
+    proc = run_evidoc("build", "--root", REPO, "--site-dir", site, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return site
+
+
+def test_shipped_statuses_and_badges_match_the_report(shipped: Path) -> None:
+    _, report = run_report(REPO)
+    assert report.frameworks
+    for fw in report.frameworks:
+        page = shipped / "compliance" / "frameworks" / fw.id / "index.html"
+        badges = badges_by_heading(page)
+        for c in fw.controls:
+            anchor = "ctl-" + slug(c.id)
+            assert badges.get(anchor) == c.status.value, (fw.id, c.id)
+        # The gaps section comes before the controls, and lists exactly the gaps.
+        html = page.read_text(encoding="utf-8")
+        assert html.index('id="summary"') < html.index('id="gaps"') < html.index('id="controls"')
+        gaps = html[html.index('id="gaps"') : html.index('id="controls"')]
+        expected = [
+            c for c in fw.controls if c.status.value in {"unmapped", "failing", "no-evidence"}
+        ]
+        assert gaps.count('<span class="evidoc-badge') == len(expected)
+
+
+def test_shipped_dashboard_totals(shipped: Path) -> None:
+    _, report = run_report(REPO)
+    html = (shipped / "compliance" / "index.html").read_text(encoding="utf-8")
+    page = parse(shipped / "compliance" / "index.html")
+    text = " ".join("".join(page.text).split())
+    for fw in report.frameworks:
+        assert f'href="frameworks/{fw.id}/"' in html
+        total = sum(fw.totals.values())
+        counts = " ".join(str(fw.totals[s] or "·") for s in fw.totals)
+        assert f"{counts} {total}" in text, fw.id
+    assert html.count('class="evidoc-chart"') == len(report.frameworks) + 1
+
+
+def test_shipped_every_page_names_its_snapshot(shipped: Path) -> None:
+    snap = latest_snapshot(REPO)
+    pages = sorted(shipped.rglob("*.html"))
+    assert len(pages) > 20
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        if snap is None:
+            assert "Built without an evidence snapshot" in html, page
+        else:
+            m = load_snapshot(snap).manifest
+            assert m.id in html and m.digest in html, page
+
+
+def test_shipped_links_and_anchors_all_resolve(shipped: Path) -> None:
+    assert broken_links(shipped) == []
+
+
+def test_shipped_chips_link_to_controls_and_back(shipped: Path) -> None:
+    page = parse(shipped / "how-many-environments" / "index.html")
+    assert "../compliance/frameworks/iso27001-2022/#ctl-8-31" in page.links
+    # A 2013 tag is not in scope; the chip follows the crosswalk to 8.31.
+    html = (shipped / "how-many-environments" / "index.html").read_text(encoding="utf-8")
+    assert ">ISO 27001 A.12.1.4</a>" in html
+    framework = (shipped / "compliance/frameworks/iso27001-2022/index.html").read_text("utf-8")
+    section = framework[framework.index('id="ctl-8-31"') :][:4000]
+    assert 'href="../../../how-many-environments/"' in section
+
+
+def test_shipped_statement_of_applicability(shipped: Path) -> None:
+    _, report = run_report(REPO)
+    fw = next(f for f in report.frameworks if f.id == "iso27001-2022")
+    html = (shipped / "compliance/soa/iso27001-2022/index.html").read_text(encoding="utf-8")
+    rows = html.split("<tr>")[1:]
+    body = [r for r in rows if "<td>" in r]
+    assert len(body) == len(fw.controls) == 93
+    excluded = [c for c in fw.controls if c.status is Status.excluded]
+    assert sum(1 for r in body if "<strong>no</strong>" in r) == len(excluded)
+    for c in excluded:
+        assert c.exclusion is not None
+        assert c.exclusion.justification.split()[0] in html
+
+
+def test_shipped_practice_and_environment_pages(shipped: Path) -> None:
+    practice = (shipped / "compliance/practices/environment-separation/index.html").read_text(
+        "utf-8"
+    )
+    assert "Platform team" in practice
+    assert 'href="../../frameworks/iso27001-2022/#ctl-8-31"' in practice
+    env = (shipped / "compliance/environments/index.html").read_text("utf-8")
+    assert "evidoc-iso--environment" in env or "No application deployments" in env
+
+
+# --- small instances ---------------------------------------------------------------------------
+
+
+def build(inst: Instance, *extra: str | Path) -> tuple[int, str, Path]:
+    site = inst.root / "site"
+    proc = run_evidoc("build", "--root", inst.root, *extra, timeout=120)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, proc.stderr, site
+
+
+def test_user_text_is_escaped_everywhere(instance: Instance) -> None:
+    fw = (instance.root / "controls/frameworks/demo-iso.yaml").read_text()
+    fw = fw.replace("Separate environments", "<script>alert(1)</script> *bold* [x](y) | pipe")
+    fw = fw.replace("title: Demo catalog", 'title: "</title><img src=x onerror=alert(2)>"')
+    instance.write("controls/frameworks/demo-iso.yaml", fw)
+    code, err, site = build(instance)
+    assert code == 0, err
+    for page in site.rglob("*.html"):
+        html = page.read_text("utf-8")
+        assert "<script>alert" not in html, page
+        assert "<img src=x" not in html, page
+    html = (site / "compliance/frameworks/demo-iso/index.html").read_text("utf-8")
+    assert "&#60;script&#62;alert(1)&#60;/script&#62;" in html
+    assert "<title>\u2039/title\u203a\u2039img" in html
+    assert "<strong>bold</strong>" not in html and "<em>bold</em>" not in html
+    assert broken_links(site) == []
+
+
+def test_unknown_tag_fails_the_build_naming_the_page_and_keeps_the_old_site(
+    instance: Instance,
+) -> None:
+    code, err, site = build(instance)
+    assert code == 0, err
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    instance.write(
+        "docs/bad.md", "---\ntags:\n  - DEMO A.1 Separate\n  - Not a control\n---\n# Bad\n"
+    )
+    code, err, _ = build(instance)
+    assert code == 1
+    assert "docs/bad.md:4:5: unknown tag 'Not a control'" in err
+    assert "Error reading tags of page 'bad.md'" in err  # Material's allow-list said so too
+    assert "Tags not in allow list: Not a control" in err
+    after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before
+    assert not [p for p in site.parent.iterdir() if ".staging-" in p.name]
+
+
+def test_anchors_come_from_ids_not_titles(instance: Instance) -> None:
+    code, err, site = build(instance)
+    assert code == 0, err
+    page = site / "compliance/frameworks/demo-iso/index.html"
+    assert "ctl-a-1" in parse(page).ids
+    fw = (instance.root / "controls/frameworks/demo-iso.yaml").read_text()
+    instance.write(
+        "controls/frameworks/demo-iso.yaml", fw.replace("Separate environments", "Renamed")
+    )
+    code, err, site = build(instance)
+    assert code == 0, err
+    assert "ctl-a-1" in parse(page).ids
+    assert "Renamed" in page.read_text("utf-8")
+
+
+def test_anchor_slugs() -> None:
+    assert slug("8.31") == "8-31"
+    assert slug("164.308(a)(4)(ii)(A)") == "164-308-a-4-ii-a"
+    assert slug("3 kap. 1 §") == "3-kap-1"
+    assert slug("APP.4.4.A15") == "app-4-4-a15"
+
+
+def test_markdown_escaping() -> None:
+    assert md_escape("<b>*x*</b> [a](b) `c` | d") == (
+        "&#60;b&#62;&#42;x&#42;&#60;/b&#62; &#91;a&#93;(b) &#96;c&#96; &#124; d"
+    )
+    assert (
+        md_escape("8.31 164.308(a)(4)(ii)(A) 3 kap. 1 §") == "8.31 164.308(a)(4)(ii)(A) 3 kap. 1 §"
+    )
+    assert (
+        md_block("1. not a list\n\n# not a heading") == "1&#46; not a list\n\n&#35; not a heading"
+    )
+
+
+@pytest.fixture
+def evidence(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> Instance:
+    monkeypatch.setitem(CHECKS, "test.namespaces", namespaces_check)
+    evidence_instance(instance)
+    write_snapshot(instance, dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC), ["kube-system"])
+    write_snapshot(instance, dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), ["kube-system", "shop"])
+    return instance
+
+
+def test_evidence_items_and_changes(evidence: Instance) -> None:
+    result = build_site(evidence.root)
+    assert result.ok, result.messages
+    site = result.site_dir
+    snap = load_snapshot(latest_snapshot(evidence.root))  # type: ignore[arg-type]
+    item = snap.manifest.items[0]
+
+    practice = site / "compliance/practices/environment-separation/index.html"
+    html = practice.read_text("utf-8")
+    assert item.sha256 in html and item.collected_at in html
+    assert 'evidoc-result--pass">pass<' in html and "namespace shop exists" in html
+    raw = f"../../evidence/{snap.manifest.id}/{item.path}"
+    assert f'href="{raw}"' in html
+    copied = (practice.parent / raw).resolve()
+    assert copied.read_bytes() == (snap.path / item.path).read_bytes()
+    assert json.loads(copied.read_bytes())["items"][1]["name"] == "shop"
+
+    framework = site / "compliance/frameworks/demo-iso/index.html"
+    assert badges_by_heading(framework)["ctl-a-1"] == "verified"
+
+    dashboard = (site / "compliance/index.html").read_text("utf-8")
+    assert "20260301T090000Z" in dashboard  # the previous snapshot
+    before_after = dashboard[dashboard.index('id="changes"') : dashboard.index('id="evidence"')]
+    assert "evidoc-badge--failing" in before_after and "evidoc-badge--verified" in before_after
+    assert "1 changed" in before_after and ITEM in before_after
+
+    env = (site / "compliance/environments/prod/index.html").read_text("utf-8")
+    matrix = env[env.index('class="evidoc-matrix"') :]
+    assert "evidoc-iso--environment" in matrix and "evidoc-iso--namespace" not in matrix
+    overview = (site / "compliance/environments/index.html").read_text("utf-8")
+    assert "evidoc-iso--namespace" in overview[overview.index('class="evidoc-matrix"') :]
+    assert broken_links(site) == []
+
+
+def test_same_snapshot_same_bytes(evidence: Instance, tmp_path: Path) -> None:
+    one = build_site(evidence.root, site_dir=tmp_path / "one")
+    two = build_site(evidence.root, site_dir=tmp_path / "two")
+    assert one.ok and two.ok
+    for page in ["compliance/index.html", "compliance/frameworks/demo-iso/index.html"]:
+        assert (tmp_path / "one" / page).read_bytes() == (tmp_path / "two" / page).read_bytes()
+
+
+def test_without_docs_index_the_dashboard_is_the_home_page(instance: Instance) -> None:
+    code, err, site = build(instance)
+    assert code == 0, err
+    home = (site / "index.html").read_text("utf-8")
+    assert "Compliance dashboard" in home
+    assert broken_links(site) == []
+
+
+def test_bad_mkdocs_yml_is_an_input_error(instance: Instance) -> None:
+    instance.write("mkdocs.yml", "site_name: [unclosed\n")
+    code, err, _ = build(instance)
+    assert code == 2
+    assert err.startswith("error: mkdocs.yml:")
