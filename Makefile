@@ -16,3 +16,4 @@ lint:
 
 bench:
 	.venv/bin/python benchmarks/check_scale.py
+	.venv/bin/python benchmarks/site_build.py

@@ -82,6 +82,12 @@ FORMATS = ["text", "json", "junit", "sarif", "github"]
     default=None,
     help="Evaluate checks on this snapshot (default: the newest under evidence/snapshots).",
 )
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge expiry and freshness on this date (YYYY-MM-DD) instead of today.",
+)
 @user_errors
 def check(
     root: Path,
@@ -90,14 +96,14 @@ def check(
     output: Path | None,
     require: str,
     snapshot: Path | None,
+    as_of: dt.datetime | None,
 ) -> None:
     """The CI gate: fail on unmapped controls, broken references and unknown tags."""
     from generator.pipeline import run_gate
     from generator.render import gate_github, gate_json, gate_junit, gate_sarif, gate_text
 
-    result = run_gate(
-        root, docs_dir=docs_dir, require=require, snapshot=snapshot, now=dt.datetime.now(dt.UTC)
-    )
+    now = as_of.replace(tzinfo=dt.UTC) if as_of is not None else dt.datetime.now(dt.UTC)
+    result = run_gate(root, docs_dir=docs_dir, require=require, snapshot=snapshot, now=now)
     renderers: dict[str, Callable[[Any], str]] = {
         "json": gate_json.render,
         "junit": gate_junit.render,
@@ -154,3 +160,228 @@ def verify(path: Path, public_key: Path | None) -> None:
         click.echo(f"FAIL: {len(problems)} problem(s); the evidence is not as it was collected")
         sys.exit(1)
     click.echo(f"OK: {path} is intact")
+
+
+@main.command()
+@ROOT
+@click.option(
+    "--snapshot",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Evidence snapshot to report and embed (default: the newest under evidence/snapshots).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the pack (default: ROOT/build/audit-pack.pdf).",
+)
+@click.option(
+    "--version",
+    "version",
+    default=None,
+    metavar="TEXT",
+    help="Version printed on the cover (default: `git describe` of ROOT, else 'unversioned').",
+)
+@user_errors
+def pdf(root: Path, snapshot: Path | None, output: Path | None, version: str | None) -> None:
+    """The PDF/A-3 audit pack, with the evidence snapshot embedded for `evidoc verify`."""
+    from generator.pdf.build import RenderError, build_pack
+
+    try:
+        result = build_pack(root, snapshot=snapshot, output=output, version=version)
+    except RenderError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    for url in result.refused:
+        click.echo(f"warning: refused to fetch {url} (outside the build directory)", err=True)
+    evidence = (
+        f"snapshot {result.snapshot}, {result.attachments} embedded file(s)"
+        if result.snapshot
+        else "no evidence collected"
+    )
+    click.echo(f"wrote {result.output} ({result.pages} pages; {evidence})")
+
+
+@main.command()
+@ROOT
+@click.option(
+    "--env",
+    "envs",
+    multiple=True,
+    metavar="NAME",
+    help="Collect only this environment of evidence/sources.yaml (repeatable; default: all).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the snapshot under this directory (default: ROOT/evidence/snapshots).",
+)
+@click.option(
+    "--sign-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Sign the manifest with this Ed25519 private key (PEM); default: $EVIDOC_SIGNING_KEY.",
+)
+@click.option(
+    "--digest-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Key for the digests of Secret and ConfigMap values; default: $EVIDOC_DIGEST_KEY, "
+    "else ROOT/.evidoc/digest-key (created on first use, never committed).",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Use this kubeconfig for every cluster (contexts still come from sources.yaml).",
+)
+@user_errors
+def collect(
+    root: Path,
+    envs: tuple[str, ...],
+    out: Path | None,
+    sign_key: Path | None,
+    digest_key: Path | None,
+    kubeconfig: Path | None,
+) -> None:
+    """Collect evidence from every cluster (and repository) into a new snapshot.
+
+    Exit 0 when every item was read or recorded as forbidden (403) or not installed (404);
+    exit 1 when the snapshot was written but some items could not be read (error);
+    exit 2 for bad input (sources.yaml, kubeconfig, context, keys).
+    """
+    import contextlib
+
+    from generator.collect.digest import load_digest_key
+    from generator.collect.run import collect as run_collect
+    from generator.collect.run import terminal_progress
+    from generator.loader import load_library
+    from generator.snapshot.signing import load_private_key
+    from generator.snapshot.store import load_snapshot
+
+    library = load_library(root)
+    key = load_private_key(sign_key)
+    digest = load_digest_key(root, digest_key)
+    progress = terminal_progress() if sys.stderr.isatty() else contextlib.nullcontext(None)
+    with progress as on_item:
+        path = run_collect(
+            root,
+            envs,
+            out,
+            key,
+            kubeconfig=kubeconfig,
+            digest_key=digest,
+            on_item=on_item,
+            library=library,
+        )
+    items = load_snapshot(path).manifest.items
+    by_status: dict[str, int] = {}
+    for item in items:
+        by_status[item.status.value] = by_status.get(item.status.value, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(by_status.items()))
+    for item in items:
+        if item.status.value != "ok":
+            click.echo(f"{item.status.value}: {item.id}: {item.detail}", err=True)
+    click.echo(f"wrote {path} ({len(items)} items: {summary})")
+    sys.exit(1 if by_status.get("error") else 0)
+
+
+SNAPSHOT_DIR = click.option(
+    "--snapshot",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Build from this snapshot (default: the newest under evidence/snapshots).",
+)
+
+
+@main.command()
+@ROOT
+@SNAPSHOT_DIR
+@click.option(
+    "--site-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the site here (default: ROOT/site). A failed build leaves it untouched.",
+)
+@user_errors
+def build(root: Path, snapshot: Path | None, site_dir: Path | None) -> None:
+    """Build the docs site: hand-written pages plus generated ones, strict MkDocs."""
+    from generator.site.build import build_site
+
+    result = build_site(root, snapshot=snapshot, site_dir=site_dir)
+    for line in result.messages:
+        click.echo(line, err=True)
+    if not result.ok:
+        click.echo("FAIL: the site was not built; the previous site is unchanged", err=True)
+        sys.exit(1)
+    snap = result.assembly.snapshot if result.assembly else None
+    built_from = f"snapshot {snap.manifest.id}" if snap else "no evidence snapshot"
+    click.echo(f"built {result.site_dir} from {built_from}")
+
+
+@main.command()
+@click.argument("version")
+@ROOT
+@SNAPSHOT_DIR
+@click.option("--collect", is_flag=True, help="Collect a new snapshot first and pin that one.")
+@click.option("--branch", default="gh-pages", show_default=True, help="The branch mike deploys to.")
+@click.option("--push", is_flag=True, help="Push the branch after the deploy (off by default).")
+@click.option("--remote", default="origin", show_default=True, help="Where --push pushes to.")
+@user_errors
+def release(
+    version: str,
+    root: Path,
+    snapshot: Path | None,
+    collect: bool,
+    branch: str,
+    push: bool,
+    remote: str,
+) -> None:
+    """Deploy the site as VERSION (alias latest, the default) with its audit pack, via mike.
+
+    The snapshot is pinned: --snapshot DIR, else a fresh one with --collect, else the newest.
+    """
+    from generator.site.release import ReleaseError
+    from generator.site.release import release as run_release
+
+    try:
+        result = run_release(
+            root,
+            version,
+            snapshot=snapshot,
+            collect=collect,
+            branch=branch,
+            push=push,
+            remote=remote,
+        )
+    except ReleaseError as exc:
+        click.echo(f"error: {exc}", err=True)
+        click.echo("FAIL: nothing was deployed", err=True)
+        sys.exit(1)
+    for line in result.messages:
+        click.echo(line, err=True)
+    click.echo(
+        f"released {result.version} (alias latest, default) on branch {result.branch}: "
+        f"snapshot {result.snapshot}, manifest SHA-256 {result.digest}; "
+        f"audit pack at {result.branch}:{result.pack}"
+    )
+
+
+@main.command()
+@ROOT
+@SNAPSHOT_DIR
+@click.option(
+    "--dev-addr",
+    default="127.0.0.1:8000",
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Where to serve the preview.",
+)
+@user_errors
+def serve(root: Path, snapshot: Path | None, dev_addr: str) -> None:
+    """Live preview of the site: rebuilds when docs, YAML or snapshots change."""
+    from generator.site.serve import serve as run_serve
+
+    sys.exit(run_serve(root, dev_addr=dev_addr, snapshot=snapshot, echo=click.echo))

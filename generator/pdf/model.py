@@ -1,0 +1,382 @@
+"""The audit pack as the print templates see it: plain values, in print order.
+
+Everything here comes from the Report, the Library and the snapshot manifest; nothing reads the
+clock. Text is kept raw: the templates escape it (Jinja2 autoescape).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import __version__
+from generator.errors import InputError
+from generator.library import Library
+from generator.models import Attestation, Exclusion
+from generator.pdf.isolation import Isolation, build_isolation
+from generator.report import STATUS_ORDER, ControlReport, PracticeLink, Report, Status
+from generator.results import CheckResult
+from generator.snapshot.manifest import MANIFEST, SIGNATURE, Manifest, ManifestItem
+
+# How the statuses read, in the order every summary shows them.
+STATUS_MEANING = {
+    Status.verified: "mapped by a practice whose automated checks all pass on fresh evidence",
+    Status.failing: "a check of a mapped practice fails",
+    Status.no_evidence: "checks exist but evidence is missing, stale or in error",
+    Status.documented: "mapped by a practice or a docs page with no automated check, or attested",
+    Status.excluded: "out of scope with a justification that has not expired",
+    Status.unmapped: "in scope and neither mapped nor excluded: a gap",
+}
+SUMMARY_ORDER = [
+    Status.verified,
+    Status.documented,
+    Status.no_evidence,
+    Status.failing,
+    Status.unmapped,
+    Status.excluded,
+]
+ATTENTION = (Status.failing, Status.unmapped, Status.no_evidence)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def anchor(*parts: str) -> str:
+    """A stable, unique HTML id for any text (control ids hold spaces, § and brackets)."""
+    text = ":".join(parts)
+    slug = _UNSAFE.sub("-", text).strip("-")[:48]
+    return f"{slug}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+@dataclass(frozen=True)
+class EvidenceRef:
+    id: str
+    anchor: str | None  # the appendix entry, when the item is in the snapshot
+    sha256: str | None
+    state: str  # ok | forbidden | not-found | error | missing
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    subject: str
+    environment: str | None
+    status: str
+    reason: str
+    evidence: list[EvidenceRef]
+
+
+@dataclass(frozen=True)
+class CheckBlock:
+    practice: str
+    check: str
+    rows: list[ResultRow]
+
+
+@dataclass(frozen=True)
+class AttestationView:
+    statement: str
+    attested_by: str
+    date: dt.date
+    expires: dt.date | None
+    file: str | None
+    file_sha256: str | None
+
+
+@dataclass(frozen=True)
+class ControlView:
+    anchor: str
+    id: str
+    title: str
+    summary: str | None
+    level: str | None
+    group: str
+    status: str
+    reason: str
+    practices: list[PracticeLink]
+    pages: list[str]
+    exclusion: Exclusion | None
+    attestations: list[AttestationView]
+    checks: list[CheckBlock]
+
+    @property
+    def applicable(self) -> bool:
+        return self.status != Status.excluded.value
+
+
+@dataclass(frozen=True)
+class SoaGroup:
+    title: str
+    controls: list[ControlView]
+
+
+@dataclass(frozen=True)
+class FrameworkView:
+    id: str
+    anchor: str
+    title: str
+    version: str
+    publisher: str
+    description: str | None
+    file: str
+    totals: list[tuple[str, int]]
+    total: int
+    groups: list[SoaGroup]
+    attention: list[ControlView]
+
+
+@dataclass(frozen=True)
+class ItemView:
+    item: ManifestItem
+    anchor: str
+    attachment: str
+
+
+@dataclass(frozen=True)
+class AttachmentSpec:
+    """One file embedded in the pack: its name inside the PDF and where to read it."""
+
+    name: str
+    path: Path
+    relationship: str  # PDF/A-3 AFRelationship
+    description: str
+
+
+@dataclass
+class Cover:
+    organisation: str
+    audit_period: str | None
+    scope: list[tuple[str, str]]  # (framework id, title)
+    version: str
+    generated_at: str  # as printed
+    generated_from: str  # where that time comes from
+    snapshot_id: str | None
+    digest: str | None
+    demo: bool
+    note: str | None
+    signed: bool
+    item_count: int
+
+
+@dataclass
+class PackDocument:
+    title: str
+    subject: str
+    keywords: list[str]
+    creator: str
+    created: str  # W3C date-time, for the PDF metadata
+    lang: str
+    cover: Cover
+    summary: list[tuple[FrameworkView, list[int]]]
+    summary_totals: list[int]
+    statuses: list[tuple[str, str]]  # (status, meaning)
+    frameworks: list[FrameworkView]
+    isolation: Isolation
+    items: list[ItemView]
+    manifest: Manifest | None
+    attachments: list[AttachmentSpec] = field(default_factory=list)
+
+
+def _evidence(ids: list[str], by_id: dict[str, ManifestItem]) -> list[EvidenceRef]:
+    out = []
+    for item_id in ids:
+        item = by_id.get(item_id)
+        if item is None:
+            out.append(EvidenceRef(item_id, None, None, "missing"))
+        else:
+            out.append(EvidenceRef(item_id, anchor("item", item_id), item.sha256, item.status))
+    return out
+
+
+def _checks(results: list[CheckResult], by_id: dict[str, ManifestItem]) -> list[CheckBlock]:
+    """Results per check, per environment. Results of one check that agree in status,
+    environment and reason are one row naming all their subjects, with their evidence once."""
+    rows: dict[tuple[str, str], dict[tuple[str, str | None, str], list[CheckResult]]] = {}
+    for r in results:
+        key = (r.status.value, r.environment, r.reason)
+        rows.setdefault((r.practice, r.check), {}).setdefault(key, []).append(r)
+    blocks = []
+    for (practice, check), groups in rows.items():
+        out = []
+        for (status, environment, reason), same in groups.items():
+            evidence = list(dict.fromkeys(i for r in same for i in r.evidence))
+            subjects = ", ".join(dict.fromkeys(r.subject for r in same))
+            out.append(ResultRow(subjects, environment, status, reason, _evidence(evidence, by_id)))
+        blocks.append(CheckBlock(practice, check, out))
+    return blocks
+
+
+def _attestation(att: Attestation, root: Path) -> AttestationView:
+    digest = None
+    if att.file:
+        base = root.resolve()
+        path = (base / att.file).resolve()
+        if path.is_relative_to(base) and path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return AttestationView(att.statement, att.attested_by, att.date, att.expires, att.file, digest)
+
+
+def _control(
+    c: ControlReport, group: str, summary: str | None, root: Path, by_id: dict[str, ManifestItem]
+) -> ControlView:
+    seen: set[str] = set()
+    attestations = []
+    for att in c.attestations:
+        if att.id not in seen:
+            seen.add(att.id)
+            attestations.append(_attestation(att, root))
+    return ControlView(
+        anchor=anchor(c.framework, c.id),
+        id=c.id,
+        title=c.title,
+        summary=summary,
+        level=c.level,
+        group=group,
+        status=c.status.value,
+        reason=c.reason,
+        practices=list(c.practices),
+        pages=list(c.pages),
+        exclusion=c.exclusion,
+        attestations=attestations,
+        checks=_checks(c.results, by_id),
+    )
+
+
+def _group_title(library: Library, fid: str, path: list[str]) -> str:
+    groups = library.frameworks[fid].groups
+    return " › ".join(f"{gid} {groups[gid].title}" if gid in groups else gid for gid in path)
+
+
+def build_document(
+    library: Library,
+    report: Report,
+    manifest: Manifest | None,
+    snapshot_dir: Path | None,
+    *,
+    version: str,
+    generated_at: dt.datetime,
+    generated_from: str,
+) -> PackDocument:
+    by_id = {item.id: item for item in manifest.items} if manifest else {}
+    scope = library.scope.model if library.scope else None
+    organisation = (scope.organisation if scope else None) or "Organisation not named"
+
+    frameworks = []
+    for fw in report.frameworks:
+        lf = library.frameworks[fw.id]
+        groups: list[SoaGroup] = []
+        for c in fw.controls:
+            title = _group_title(library, fw.id, c.groups)
+            if not groups or groups[-1].title != title:
+                groups.append(SoaGroup(title, []))
+            entry = lf.controls.get(c.id)
+            summary = entry.control.summary if entry else None
+            groups[-1].controls.append(_control(c, title, summary, library.root, by_id))
+        views = [v for g in groups for v in g.controls]
+        frameworks.append(
+            FrameworkView(
+                id=fw.id,
+                anchor=anchor("framework", fw.id),
+                title=fw.title,
+                version=fw.version,
+                publisher=fw.publisher,
+                description=lf.model.description,
+                file=fw.file,
+                totals=[(s.value, fw.totals.get(s, 0)) for s in SUMMARY_ORDER],
+                total=len(fw.controls),
+                groups=groups,
+                attention=[v for v in views if v.status in ATTENTION],
+            )
+        )
+
+    summary = [(f, [n for _, n in f.totals] + [f.total]) for f in frameworks]
+    summary_totals = [sum(row[i] for _, row in summary) for i in range(len(SUMMARY_ORDER) + 1)]
+
+    items: list[ItemView] = []
+    attachments: list[AttachmentSpec] = []
+    signed = False
+    if manifest is not None and snapshot_dir is not None:
+        items = [ItemView(i, anchor("item", i.id), i.path) for i in manifest.items]
+        attachments.append(
+            AttachmentSpec(
+                MANIFEST,
+                snapshot_dir / MANIFEST,
+                "Source",
+                f"evidoc snapshot manifest {manifest.id}, digest sha256:{manifest.digest}",
+            )
+        )
+        if (snapshot_dir / SIGNATURE).is_file():
+            signed = True
+            attachments.append(
+                AttachmentSpec(
+                    SIGNATURE,
+                    snapshot_dir / SIGNATURE,
+                    "Source",
+                    "Ed25519 signature of the manifest digest",
+                )
+            )
+        base = snapshot_dir.resolve()
+        for i in manifest.items:
+            path = (snapshot_dir / i.path).resolve()
+            if not path.is_relative_to(base):
+                raise InputError(
+                    snapshot_dir / MANIFEST, f"item path {i.path!r} leaves the snapshot"
+                )
+            attachments.append(AttachmentSpec(i.path, path, "Data", f"{i.id} sha256:{i.sha256}"))
+        # A PDF name tree is sorted by key.
+        attachments.sort(key=lambda a: a.name.encode("utf-8"))
+
+    scope_list = [(f.id, f.title) for f in frameworks]
+    stamp = generated_at.astimezone(dt.UTC)
+    keywords = ["audit pack", "statement of applicability", *[f.id for f in frameworks]]
+    if manifest is not None:
+        keywords += [f"snapshot {manifest.id}", f"manifest-sha256:{manifest.digest}"]
+    else:
+        keywords.append("no evidence collected")
+    return PackDocument(
+        title=f"{organisation}: compliance audit pack",
+        subject=(
+            "Statement of applicability, control status and evidence for "
+            + (", ".join(t for _, t in scope_list) or "no framework in scope")
+        ),
+        keywords=keywords,
+        creator=f"evidoc {__version__}",
+        created=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        lang="en",
+        cover=Cover(
+            organisation=organisation,
+            audit_period=scope.audit_period if scope else None,
+            scope=scope_list,
+            version=version,
+            generated_at=stamp.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            generated_from=generated_from,
+            snapshot_id=manifest.id if manifest else None,
+            digest=manifest.digest if manifest else None,
+            demo=bool(manifest and manifest.demo),
+            note=manifest.note if manifest else None,
+            signed=signed,
+            item_count=len(items),
+        ),
+        summary=summary,
+        summary_totals=summary_totals,
+        statuses=[(s.value, STATUS_MEANING[s]) for s in SUMMARY_ORDER],
+        frameworks=frameworks,
+        isolation=build_isolation(library, _all_results(report)),
+        items=items,
+        manifest=manifest,
+        attachments=attachments,
+    )
+
+
+def _all_results(report: Report) -> list[CheckResult]:
+    """Every check result once (a practice's results repeat under each control it meets)."""
+    seen: dict[tuple[str, str, str, str | None], CheckResult] = {}
+    for fw in report.frameworks:
+        for c in fw.controls:
+            for r in c.results:
+                seen.setdefault((r.practice, r.check, r.subject, r.environment), r)
+    return list(seen.values())
+
+
+assert set(STATUS_ORDER) == set(SUMMARY_ORDER)

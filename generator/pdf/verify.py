@@ -1,0 +1,77 @@
+"""`evidoc verify PACK.pdf`: the embedded manifest and files, checked like a snapshot directory.
+
+An auditor needs only the PDF: the manifest, its signature (when there is one) and every
+evidence item are embedded as associated files under their snapshot paths.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from generator.errors import InputError
+from generator.snapshot.manifest import MANIFEST, SIGNATURE, Manifest
+from generator.snapshot.verify import verify_files
+
+_PRINTED = re.compile(r"manifest-sha256:([0-9a-f]{64})")
+
+
+def read_attachments(path: Path) -> tuple[dict[str, bytes], list[str], str]:
+    """Every embedded file by name, the problems met reading them, and the PDF keywords."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        head = path.read_bytes()[:1024]
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    if b"%PDF-" not in head:
+        raise InputError(path, "not a PDF file (expected an audit pack or a snapshot directory)")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    files: dict[str, bytes] = {}
+    problems: list[str] = []
+    try:
+        reader = PdfReader(path, strict=False)
+        entries = list(reader.attachment_list)
+        info = reader.metadata
+        keywords = str(info.get("/Keywords", "")) if info else ""
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return {}, [f"the PDF cannot be read ({exc}); it was damaged or altered"], ""
+    for entry in entries:
+        name = entry.name
+        try:
+            data = entry.content
+        except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            problems.append(f"{name}: embedded file cannot be read ({exc}); altered")
+            continue
+        if name in files:
+            problems.append(f"{name}: embedded twice")
+            continue
+        files[name] = data
+    return files, problems, keywords
+
+
+def verify_pack(path: Path, trusted_key: bytes | None = None) -> list[str]:
+    """Problems found, one line each; empty when the pack's evidence is intact."""
+    files, problems, keywords = read_attachments(path)
+    raw = files.pop(MANIFEST, None)
+    if raw is None:
+        if not files and not problems:
+            return [f"{MANIFEST}: not embedded; this pack carries no evidence to verify"]
+        return [*problems, f"{MANIFEST}: not embedded (removed)"]
+    try:
+        manifest = Manifest.model_validate_json(raw)
+    except ValidationError:
+        return [*problems, f"{MANIFEST}: not a valid evidoc manifest (altered)"]
+    signature = files.pop(SIGNATURE, None)
+    problems += verify_files(manifest, files, signature, trusted_key)
+    printed = _PRINTED.search(keywords)
+    if printed is not None and printed.group(1) != manifest.digest:
+        problems.append(
+            f"{MANIFEST}: digest {manifest.digest} is not the one the pack was printed with "
+            f"({printed.group(1)}); the manifest was replaced"
+        )
+    return problems

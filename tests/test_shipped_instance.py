@@ -1,0 +1,76 @@
+"""The instance shipped in this repository passes its own gate; examples/partial does not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import REPO, run_evidoc
+
+IN_SCOPE = [
+    "iso27001-2022",
+    "bsi-app-4-4",
+    "nis2-21-2",
+    "hipaa-security",
+    "msbfs-2020-7",
+    "hslf-fs-2016-40",
+]
+
+
+# Exclusions and attestations expire; the gate is judged on a fixed day so the test stays true.
+AS_OF = "2026-11-22"
+
+
+def check_json(root: Path) -> tuple[int, dict]:
+    proc = run_evidoc("check", "--root", root, "--format", "json", "--as-of", AS_OF)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_the_shipped_instance_passes_the_gate() -> None:
+    code, doc = check_json(REPO)
+    assert code == 0, [f"{f['kind']}: {f['message']}" for f in doc["findings"]]
+    assert doc["ok"] is True
+    assert [f for f in doc["findings"] if f["severity"] == "error"] == []
+    # Shipped pages name controls, never whole groups, so not even a warning is expected.
+    assert doc["findings"] == []
+    assert [fw["id"] for fw in doc["frameworks"]] == IN_SCOPE
+    for fw in doc["frameworks"]:
+        assert fw["totals"]["unmapped"] == 0, fw["id"]
+        unmapped = [c["control"] for c in fw["controls"] if c["status"] == "unmapped"]
+        assert unmapped == [], fw["id"]
+
+
+def test_the_shipped_instance_uses_every_status_it_can_without_evidence() -> None:
+    _, doc = check_json(REPO)
+    statuses = {c["status"] for fw in doc["frameworks"] for c in fw["controls"]}
+    # Mapped by practices and pages, and excluded with a justification. Whether the practices with
+    # checks show as verified or no-evidence depends on the snapshot that is present.
+    assert {"documented", "excluded"} <= statuses
+    assert "unmapped" not in statuses
+
+
+def test_the_partial_example_fails_with_its_gaps() -> None:
+    code, doc = check_json(REPO / "examples" / "partial")
+    assert code == 1
+    found = {(f["kind"], f["control"]) for f in doc["findings"]}
+    assert found == {
+        ("unmapped-control", "bsi-app-4-4:APP.4.4.A13"),
+        ("unmapped-control", "bsi-app-4-4:APP.4.4.A17"),
+        ("unmapped-control", "nis2-21-2:21(2)(f)"),
+        ("unmapped-control", "nis2-21-2:21(2)(g)"),
+        ("expired-exclusion", "bsi-app-4-4:APP.4.4.A17"),
+        ("unknown-tag", None),
+    }
+    (tag,) = [f for f in doc["findings"] if f["kind"] == "unknown-tag"]
+    assert (tag["file"], tag["line"]) == ("docs/environments.md", 7)
+    totals = {fw["id"]: fw["totals"]["unmapped"] for fw in doc["frameworks"]}
+    assert totals == {"bsi-app-4-4": 2, "nis2-21-2": 2}
+
+
+def test_the_partial_example_in_the_readme_is_current() -> None:
+    proc = run_evidoc("check", "--root", "examples/partial", "--as-of", AS_OF, cwd=REPO)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "## A failing gate: examples/partial" in readme
+    for line in proc.stdout.splitlines():
+        assert line.rstrip() in readme, f"README.md lacks this line of the real output: {line!r}"
