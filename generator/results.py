@@ -25,6 +25,7 @@ class CheckResult(BaseModel):
     status: ResultStatus
     reason: str
     evidence: list[str] = []  # evidence item ids read
+    details: dict[str, str] = {}  # facts a report shows in place, e.g. {"level": "cluster"}
 
 
 class SnapshotInfo(BaseModel):

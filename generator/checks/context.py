@@ -39,6 +39,7 @@ class CheckContext:
         reason: str,
         evidence: list[str],
         environment: str | None = None,
+        details: dict[str, str] | None = None,
     ) -> CheckResult:
         return CheckResult(
             practice=self.practice,
@@ -48,6 +49,7 @@ class CheckContext:
             status=status,
             reason=reason,
             evidence=sorted(set(evidence)),
+            details=details or {},
         )
 
     def unusable(

@@ -2,8 +2,9 @@
 
 Levels, weakest first, as the seeds define them: `labels` (same namespace), `namespace` (same
 cluster), `node` (same environment, different nodes), `cluster` (same environment, different
-workload clusters) and `environment` (nothing shared). The declared level follows from
-evidence/sources.yaml; check results about a pair ("a <-> b") are shown next to it.
+workload clusters) and `environment` (nothing shared). A pair's level is the one the isolation
+check measured on evidence when there is one, else the level evidence/sources.yaml declares; check
+results about a pair ("a <-> b") are shown next to it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Cell:
     level: str  # one of LEVELS, or "self" on the diagonal
     below: bool = False  # weaker than a declared requirement
     status: str | None = None  # worst check result about this pair, if any
+    measured: bool = False  # the level comes from evidence, not from sources.yaml
 
 
 @dataclass(frozen=True)
@@ -131,13 +133,15 @@ def build_isolation(library: Library, results: list[CheckResult]) -> Isolation:
             if a is b:
                 row.append(Cell("self"))
                 continue
-            level = _level(a, b, env_of)
             need = max(
                 (LEVELS.index(q.level) for q in iso.requirements if _applies(q, a, b)), default=-1
             )
             found = pair_results.get(frozenset((a.name, b.name)), [])
             status = min((r.status.value for r in found), key=_WORST.index, default=None)
-            row.append(Cell(level, LEVELS.index(level) < need, status))
+            # The level the isolation check measured on evidence wins over the declared one.
+            measured = next((r.details["level"] for r in found if "level" in r.details), None)
+            level = measured if measured in LEVELS else _level(a, b, env_of)
+            row.append(Cell(level, LEVELS.index(level) < need, status, measured is not None))
         iso.matrix.append(row)
     iso.results.sort(key=lambda r: (r.practice, r.check, r.subject, r.environment or ""))
     return iso

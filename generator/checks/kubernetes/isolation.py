@@ -225,5 +225,6 @@ def check_isolation(ctx: CheckContext) -> list[CheckResult]:
         else:
             status = ResultStatus.failed
             reason = f"{reached}, below the required {need} isolation; {REMEDY[need]}"
-        results.append(ctx.result(subject, status, reason, evidence))
+        details = {"level": level, **({"required": need} if need else {})}
+        results.append(ctx.result(subject, status, reason, evidence, details=details))
     return results
