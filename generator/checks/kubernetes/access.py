@@ -33,6 +33,7 @@ from generator.checks.kubernetes.topology import (
     Reader,
     Topology,
     blocking,
+    both_tiers,
     listing,
     matches_identity,
     param_error,
@@ -73,22 +74,11 @@ def check_write_separation(ctx: CheckContext) -> list[CheckResult]:
         exempt = string_list(ctx.params, "exempt")
     except ParamError as exc:
         return param_error(ctx, exc)
-    topo = topology(ctx)
-    if not isinstance(topo, Topology):
-        return [topo]
+    split = both_tiers(ctx)
+    if isinstance(split, list):
+        return split
+    topo, prod, nonprod, results = split
     reader = Reader(ctx)
-    results = problem_results(ctx, topo)
-    prod, nonprod = topo.tier("production"), topo.tier("non-production")
-    if not prod or not nonprod:
-        return [
-            *results,
-            ctx.result(
-                "all",
-                ResultStatus.error,
-                "sources.yaml needs both production and non-production deployments",
-                [],
-            ),
-        ]
     cache: dict[str, Rbac] = {}
     for p in prod:
         for n in nonprod:

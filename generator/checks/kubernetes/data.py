@@ -29,10 +29,9 @@ from generator.checks.kubernetes.topology import (
     Reader,
     Topology,
     blocking,
+    both_tiers,
     param_error,
-    problem_results,
     string_list,
-    topology,
     workload_reads,
 )
 from generator.results import CheckResult, ResultStatus
@@ -232,22 +231,11 @@ def check_no_production_data(ctx: CheckContext) -> list[CheckResult]:
         hosts = sorted({h.strip().lower() for h in string_list(ctx.params, "production_endpoints")})
     except ParamError as exc:
         return param_error(ctx, exc)
-    topo = topology(ctx)
-    if not isinstance(topo, Topology):
-        return [topo]
+    split = both_tiers(ctx)
+    if isinstance(split, list):
+        return split
+    topo, prod, nonprod, results = split
     reader = Reader(ctx)
-    results = problem_results(ctx, topo)
-    prod, nonprod = topo.tier("production"), topo.tier("non-production")
-    if not prod or not nonprod:
-        return [
-            *results,
-            ctx.result(
-                "all",
-                ResultStatus.error,
-                "sources.yaml needs a production and a non-production deployment to compare",
-                [],
-            ),
-        ]
     prod_clusters = list({p.cluster.name: p.cluster for p in prod}.values())
     prod_reads = [reader.read(c, r) for c in prod_clusters for r in CORE]
     prod_optional = [reader.read(c, r) for c in prod_clusters for r in SNAPSHOTS]

@@ -15,11 +15,9 @@ from typing import Any
 from generator.checks.context import CheckContext
 from generator.checks.kubernetes.topology import (
     Reader,
-    Topology,
     blocking,
+    both_tiers,
     listing,
-    problem_results,
-    topology,
     workload_reads,
     workloads,
 )
@@ -90,22 +88,11 @@ def compare(prod: dict[str, Any], other: dict[str, Any]) -> tuple[list[str], lis
 
 
 def check_parity(ctx: CheckContext) -> list[CheckResult]:
-    topo = topology(ctx)
-    if not isinstance(topo, Topology):
-        return [topo]
+    split = both_tiers(ctx)
+    if isinstance(split, list):
+        return split
+    _, prod, nonprod, results = split
     reader = Reader(ctx)
-    results = problem_results(ctx, topo)
-    prod, nonprod = topo.tier("production"), topo.tier("non-production")
-    if not prod or not nonprod:
-        return [
-            *results,
-            ctx.result(
-                "all",
-                ResultStatus.error,
-                "sources.yaml needs a production and a non-production deployment to compare",
-                [],
-            ),
-        ]
     for p in prod:
         for n in nonprod:
             subject = f"{p.name} <-> {n.name}"

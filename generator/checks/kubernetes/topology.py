@@ -118,6 +118,22 @@ def problem_results(ctx: CheckContext, topo: Topology) -> list[CheckResult]:
     return [ctx.result("sources", ResultStatus.error, p, []) for p in topo.problems]
 
 
+def both_tiers(
+    ctx: CheckContext,
+) -> tuple[Topology, list[Deployment], list[Deployment], list[CheckResult]] | list[CheckResult]:
+    """The topology, its production and non-production deployments and the results about
+    sources.yaml problems; or, when a tier is missing, the results that end the check."""
+    topo = topology(ctx)
+    if not isinstance(topo, Topology):
+        return [topo]
+    results = problem_results(ctx, topo)
+    prod, nonprod = topo.tier("production"), topo.tier("non-production")
+    if not prod or not nonprod:
+        why = "sources.yaml needs a production and a non-production deployment to compare"
+        return [*results, ctx.result("all", ResultStatus.error, why, [])]
+    return topo, prod, nonprod, results
+
+
 class Reader:
     """Reads evidence items once per check run."""
 
