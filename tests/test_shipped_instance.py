@@ -74,3 +74,24 @@ def test_the_partial_example_in_the_readme_is_current() -> None:
     assert "## A failing gate: examples/partial" in readme
     for line in proc.stdout.splitlines():
         assert line.rstrip() in readme, f"README.md lacks this line of the real output: {line!r}"
+
+
+def test_altered_evidence_never_passes(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "inst"
+    for part in ("controls", "docs", "evidence"):
+        shutil.copytree(REPO / part, root / part)
+    (snapshot,) = (root / "evidence/snapshots").iterdir()
+    _, doc = check_json(root)
+    before = {c["control"]: c["status"] for fw in doc["frameworks"] for c in fw["controls"]}
+    assert before["iso27001-2022:5.34"] == "failing"  # the planted production key in staging
+    # Hide the planted key by editing its digest after collection.
+    item = snapshot / "items/kubernetes/nonprod/nonprod-wc/configmaps.json"
+    text = item.read_text()
+    assert '"PAYMENT_API_KEY":{"hmac":"a' in text
+    item.write_text(text.replace('"PAYMENT_API_KEY":{"hmac":"a', '"PAYMENT_API_KEY":{"hmac":"b'))
+    _, doc = check_json(root)
+    after = {c["control"]: c for fw in doc["frameworks"] for c in fw["controls"]}
+    assert after["iso27001-2022:5.34"]["status"] == "no-evidence"
+    assert "altered after collection" in after["iso27001-2022:5.34"]["reason"]

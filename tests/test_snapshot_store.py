@@ -99,3 +99,22 @@ def test_signed_snapshot(tmp_path: Path, tamper: str) -> None:
 def test_verify_rejects_a_directory_that_is_not_a_snapshot(tmp_path: Path) -> None:
     proc = run_evidoc("verify", tmp_path)
     assert proc.returncode == 2 and "manifest.json" in proc.stderr
+
+
+def test_checks_never_see_altered_evidence(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    ns = path / "items/kubernetes/prod/prod-wc/namespaces.json"
+    ns.write_bytes(ns.read_bytes().replace(b"shop", b"shoq"))
+    read = load_snapshot(path).get("kubernetes/prod/prod-wc/namespaces", AT)
+    assert read.state is Freshness.tampered and read.data is None and not read.usable
+
+
+def test_newest_snapshot_is_chosen_among_collected_names(tmp_path: Path) -> None:
+    from generator.snapshot.store import latest_snapshot
+
+    root = tmp_path / "inst"
+    newest = write(root / "evidence")  # evidence/snapshots/20261101T120000Z
+    archive = root / "evidence/snapshots/archive-2021"
+    archive.mkdir()
+    (archive / "manifest.json").write_bytes((newest / "manifest.json").read_bytes())
+    assert latest_snapshot(root) == newest

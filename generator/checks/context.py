@@ -17,6 +17,7 @@ _READ_STATUS = {
     Freshness.not_found: ResultStatus.not_collected,
     Freshness.error: ResultStatus.error,
     Freshness.stale: ResultStatus.stale,
+    Freshness.tampered: ResultStatus.error,
 }
 
 
@@ -67,6 +68,10 @@ class CheckContext:
             Freshness.not_found: "is not installed in the cluster (404)",
             Freshness.error: "could not be read",
             Freshness.stale: "is older than its time-to-live; collect again",
+            Freshness.tampered: (
+                "does not match the SHA-256 its manifest records: it was altered after "
+                "collection (run `evidoc verify`)"
+            ),
         }[first.state]
         return self.result(
             subject, status, f"evidence {first.id} {why}", [r.id for r in reads], environment

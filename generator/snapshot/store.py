@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from generator.snapshot.canonical import canonical_json, sha256_hex
 from generator.snapshot.manifest import MANIFEST, SIGNATURE, ItemStatus, Manifest, ManifestItem
 
 SNAPSHOTS = Path("evidence") / "snapshots"
+_SNAPSHOT_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
 
 def snapshot_id(at: dt.datetime) -> str:
@@ -131,6 +133,7 @@ class Freshness(StrEnum):
     not_found = "not-found"
     error = "error"
     stale = "stale"
+    tampered = "tampered"  # the bytes differ from the SHA-256 the manifest records
 
 
 @dataclass(frozen=True)
@@ -169,9 +172,19 @@ class Snapshot:
         if parse_time(item.collected_at) + dt.timedelta(seconds=item.ttl) < as_of:
             return EvidenceRead(item_id, Freshness.stale, item=item)
         if item_id not in self._cache:
+            path = (self.path / item.path).resolve()
+            if not path.is_relative_to(self.path.resolve()):
+                return EvidenceRead(item_id, Freshness.tampered, item=item)
             try:
-                self._cache[item_id] = json.loads((self.path / item.path).read_bytes())
-            except (OSError, ValueError):
+                raw = path.read_bytes()
+            except OSError:
+                return EvidenceRead(item_id, Freshness.error, item=item)
+            # Checks only ever see the bytes that were collected.
+            if sha256_hex(raw) != item.sha256:
+                return EvidenceRead(item_id, Freshness.tampered, item=item)
+            try:
+                self._cache[item_id] = json.loads(raw)
+            except ValueError:
                 return EvidenceRead(item_id, Freshness.error, item=item)
         return EvidenceRead(item_id, Freshness.ok, self._cache[item_id], item)
 
@@ -198,10 +211,9 @@ def latest_snapshot(root: Path) -> Path | None:
     base = root / SNAPSHOTS
     if not base.is_dir():
         return None
+    # Only directories named as collect names them: an archive copied beside them must not win.
     found = sorted(
-        p
-        for p in base.iterdir()
-        if p.is_dir() and (p / MANIFEST).is_file() and not p.name.startswith(".")
+        p for p in base.iterdir() if _SNAPSHOT_NAME.match(p.name) and (p / MANIFEST).is_file()
     )
     return found[-1] if found else None
 
