@@ -57,7 +57,7 @@ FORMATS = ["text", "json", "junit", "sarif", "github"]
 @click.option(
     "--docs",
     "docs_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
     help="Read docs pages from this tree instead of ROOT/docs.",
 )
@@ -128,6 +128,8 @@ def schemas(root: Path) -> None:
     """Write the JSON Schema of every YAML file kind to ROOT/schemas/."""
     from generator.schemas import all_schemas
 
+    if not (root / "controls").is_dir():
+        raise InputError(root, "not an evidoc instance: expected a 'controls/' directory")
     for name, text in all_schemas().items():
         write_atomic(root / "schemas" / name, text.encode("utf-8"))
         click.echo(f"wrote schemas/{name}")

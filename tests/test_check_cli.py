@@ -200,3 +200,5 @@ def test_usage_errors_exit_2(instance: Instance) -> None:
     assert proc.returncode == 2
     proc = run_evidoc("check", "--root", instance.root / "nowhere")
     assert proc.returncode == 2 and "controls/" in proc.stderr
+    proc = run_evidoc("check", "--root", instance.root, "--docs", instance.root / "nodocs")
+    assert proc.returncode == 2 and "does not exist" in proc.stderr

@@ -24,6 +24,7 @@ from generator.collect.digest import load_digest_key
 from generator.collect.kube_resources import ITEM_NAMES
 from generator.collect.kubernetes import RetryPolicy
 from generator.collect.run import collect, terminal_progress
+from generator.errors import InputError
 from generator.snapshot.store import load_snapshot
 from generator.snapshot.verify import verify_snapshot
 from tests.conftest import run_evidoc
@@ -478,3 +479,13 @@ def test_progress_bar_counts_items_per_context() -> None:
     with terminal_progress() as on_item:
         for name in ITEM_NAMES:
             on_item(target, name, ItemStatus.ok)  # type: ignore[arg-type]
+
+
+def test_an_empty_instance_digest_key_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EVIDOC_DIGEST_KEY", raising=False)
+    (tmp_path / ".evidoc").mkdir()
+    (tmp_path / ".evidoc" / "digest-key").write_bytes(b"\n")
+    with pytest.raises(InputError, match="digest key too short"):
+        load_digest_key(tmp_path)

@@ -38,7 +38,8 @@ def load_digest_key(root: Path, path: Path | None = None) -> bytes:
         key = os.environ[KEY_ENV].strip().encode()
         where = f"${KEY_ENV}"
     else:
-        return _instance_key(root)
+        key = _instance_key(root)
+        where = root / KEY_DIR / KEY_FILE
     if len(key) < 16:
         raise InputError(where, "digest key too short: use at least 16 random bytes")
     return key

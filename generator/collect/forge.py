@@ -175,7 +175,7 @@ class ForgeClient:
         response = self.get(path, params)
         if response.status_code != 200:
             raise ForgeError(describe(response), response.status_code)
-        return response.json()
+        return json_body(response)
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[list[Any]]:
         """Each page of a list endpoint, following `next` links on the same origin."""
@@ -186,7 +186,7 @@ class ForgeClient:
             response = self.get(url, query)
             if response.status_code != 200:
                 raise ForgeError(describe(response), response.status_code)
-            body = response.json()
+            body = json_body(response)
             if not isinstance(body, list):
                 raise ForgeError(f"GET {path}: expected a list, got {type(body).__name__}")
             yield body
@@ -198,6 +198,17 @@ class ForgeClient:
 
     def all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
         return [entry for page in self.pages(path, params) for entry in page]
+
+
+def json_body(response: httpx.Response) -> Any:
+    """The body as JSON; anything else (a proxy's HTML page, say) is the forge failing."""
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "unknown content")
+        raise ForgeError(
+            f"GET {response.request.url.path}: expected JSON, got {kind}", response.status_code
+        ) from None
 
 
 def describe(response: httpx.Response) -> str:

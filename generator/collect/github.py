@@ -14,6 +14,7 @@ from generator.collect.forge import (
     ForgeError,
     describe,
     failed_all,
+    json_body,
     project_of,
     record,
     since_param,
@@ -46,7 +47,7 @@ def _protection(client: ForgeClient, project: str, branch: str) -> dict[str, Any
             return {"branch": branch, "protected": False, "protection": None}
     if response.status_code != 200:
         raise ForgeError(describe(response), response.status_code)
-    return {"branch": branch, "protected": True, "protection": strip_urls(response.json())}
+    return {"branch": branch, "protected": True, "protection": strip_urls(json_body(response))}
 
 
 def _rulesets(client: ForgeClient, project: str, branch: str) -> dict[str, Any]:

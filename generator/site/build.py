@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator.errors import InputError
 from generator.output import replace_dir
 
 if TYPE_CHECKING:
@@ -134,6 +135,32 @@ def explain(asm: Assembly, lines: list[str]) -> list[str]:
     return out + [f"mkdocs: {line}" for line in lines]
 
 
+SITE_MARKER = ".evidoc-site"
+# Top-level inputs of an instance: a site directory inside one of them would be swapped in for it.
+_INPUTS = ("controls", "docs", "evidence", "schemas", "templates", "generator", ".git")
+
+
+def check_site_dir(root: Path, target: Path) -> None:
+    """Refuse a site directory whose replacement would destroy anything but an earlier site."""
+    if not (root / "controls").is_dir():
+        raise InputError(
+            root, "not an evidoc instance: expected a 'controls/' directory (use --root DIR)"
+        )
+    if target == root or root.is_relative_to(target):
+        raise InputError(target, "the site directory would replace the instance itself")
+    for name in _INPUTS:
+        if target.is_relative_to(root / name):
+            raise InputError(target, f"the site directory may not be inside {name}/")
+    if target.exists() and (
+        not target.is_dir() or (any(target.iterdir()) and not (target / SITE_MARKER).is_file())
+    ):
+        raise InputError(
+            target,
+            f"exists and is not a site built by evidoc (no {SITE_MARKER}); "
+            "choose another --site-dir or remove it",
+        )
+
+
 def build_site(
     root: Path,
     *,
@@ -144,12 +171,13 @@ def build_site(
 ) -> BuildResult:
     root = Path(root).resolve()
     target = Path(site_dir).resolve() if site_dir is not None else root / "site"
+    check_site_dir(root, target)
     start = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="evidoc-build-", dir=scratch_dir()))
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
-    mkdocs = MkDocs(work / "mkdocs.yml", root)
     try:
+        mkdocs = MkDocs(work / "mkdocs.yml", root)
         try:
             from generator.site.assemble import assemble
 
@@ -170,6 +198,7 @@ def build_site(
             mkdocs_seconds=done - generated,
         )
         if result.ok:
+            (staging / SITE_MARKER).write_text("a site built by evidoc build\n")
             replace_dir(staging, target)
         return result
     finally:

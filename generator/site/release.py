@@ -87,9 +87,11 @@ def release(
     repo = git_toplevel(root)
     messages: list[str] = []
 
+    before = latest_snapshot(root)
     if snapshot is None and collect:
         proc = _run(_evidoc("collect", "--root", root), root)
-        if proc.returncode not in (0, 1):
+        # Exit 1 means "written, some items in error" only if a new snapshot is really there.
+        if proc.returncode not in (0, 1) or latest_snapshot(root) in (None, before):
             raise _fail("evidoc collect", proc)
         if proc.returncode == 1:
             messages.append("warning: some evidence could not be collected; see `evidoc collect`")

@@ -110,6 +110,8 @@ class RecordedForge:
                 return self._json({"message": f"expected {key}={value}"}, 400)
         if "once" in route:
             once = route.pop("once")
+            if "html" in once:  # what a captive proxy or login page answers
+                return Response(once["html"], once.get("status", 200), content_type="text/html")
             return self._json(once.get("body"), once.get("status", 200), once.get("headers"))
         if "pages" in route:
             pages = route["pages"]

@@ -185,6 +185,17 @@ def test_rate_limit_beyond_the_bound(shop: GitRepo, tmp_path: Path, github: Reco
     assert result.status is ResultStatus.error and "rate limited" in result.reason
 
 
+def test_a_non_json_answer_is_an_error_item(
+    shop: GitRepo, tmp_path: Path, github: RecordedForge
+) -> None:
+    github.routes[f"GET {GH}/branches/main/protection"]["once"] = {"html": "<html>login</html>"}
+    root = github_instance(tmp_path / "inst", shop, github)
+    snapshot = collect(root, NOW)
+    item = {i.id: i for i in load_snapshot(snapshot).manifest.items}
+    protection = item["github/shop-gitops/branch-protection"]
+    assert protection.status.value == "error" and "expected JSON" in (protection.detail or "")
+
+
 def test_missing_token(shop: GitRepo, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     source = shop_source(shop, tmp_path, forge="github", project="acme/shop-gitops")
