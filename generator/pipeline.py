@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from generator.checks.context import CheckContext
 from generator.checks.registry import CHECKS
 from generator.gate import Requirement, gate_findings
+from generator.gitinfo import last_commit_time
 from generator.library import Library
 from generator.loader import load_library
 from generator.render.gate_result import GateResult
@@ -50,6 +52,19 @@ def evaluate(library: Library, snapshot: Snapshot | None, as_of: dt.datetime) ->
     return Results(snapshot=info, results=results)
 
 
+def judgement_time(root: Path, snapshot: Snapshot | None) -> dt.datetime:
+    """When a build or pack judges freshness and expiry. Never the clock, so the same inputs give
+    the same output: SOURCE_DATE_EPOCH, else the instance's last commit, and never earlier than
+    the snapshot was taken (evidence is not stale before it exists)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = (
+        dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch.isdigit() else last_commit_time(root)
+    )
+    if snapshot is not None:
+        return max(when, snapshot.created_at) if when is not None else snapshot.created_at
+    return when if when is not None else dt.datetime.now(dt.UTC)
+
+
 def run_report(
     root: Path,
     *,
@@ -57,11 +72,11 @@ def run_report(
     snapshot: Path | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[Library, Report]:
-    """Load, evaluate and report. Without `now`, time is the snapshot's own (deterministic)."""
+    """Load, evaluate and report, judged at `now` or else at `judgement_time`."""
     library = load_library(root, docs_dir)
     snap = find_snapshot(root, snapshot)
     if now is None:
-        now = snap.created_at if snap is not None else dt.datetime.now(dt.UTC)
+        now = judgement_time(root, snap)
     results = evaluate(library, snap, now)
     return library, build_report(library, results, now.date())
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import InputError
+from generator.gitinfo import git_output, last_commit_time
 from generator.output import write_atomic
 from generator.pdf.html import TEMPLATE_DIR, render_html, stylesheets
 from generator.pdf.model import PackDocument, build_document
@@ -41,30 +42,9 @@ class PackResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _git(root: Path, *args: str) -> str | None:
-    """Output of a git command in ROOT, only when ROOT is the top of a work tree."""
-    try:
-        top = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-        if top.returncode != 0 or Path(top.stdout.strip()).resolve() != root.resolve():
-            return None
-        out = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=20
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() or None
-
-
 def default_version(root: Path) -> str:
     """`git describe` of the instance, or "unversioned" when it is not a repository."""
-    return _git(root, "describe", "--tags", "--always", "--dirty") or "unversioned"
+    return git_output(root, "describe", "--tags", "--always", "--dirty") or "unversioned"
 
 
 def document_time(root: Path, snapshot: Snapshot | None) -> tuple[dt.datetime, str]:
@@ -74,12 +54,9 @@ def document_time(root: Path, snapshot: Snapshot | None) -> tuple[dt.datetime, s
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC), "SOURCE_DATE_EPOCH"
-    committed = _git(root, "log", "-1", "--format=%ct")
-    if committed and committed.isdigit():
-        return (
-            dt.datetime.fromtimestamp(int(committed), dt.UTC),
-            "time of the last commit; no evidence snapshot",
-        )
+    committed = last_commit_time(root)
+    if committed is not None:
+        return committed, "time of the last commit; no evidence snapshot"
     return dt.datetime.now(dt.UTC).replace(microsecond=0), "clock; no snapshot and no commit"
 
 
@@ -99,7 +76,8 @@ def prepare(
             shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
             raise InputError(snap_path, f"snapshot does not verify, not embedding it: {shown}")
     when, source = document_time(root, snap)
-    library, report = run_report(root, docs_dir=docs_dir, snapshot=snap_path, now=when)
+    # Statuses are judged when the instance was last changed, not when evidence was taken.
+    library, report = run_report(root, docs_dir=docs_dir, snapshot=snap_path)
     doc = build_document(
         library,
         report,

@@ -14,7 +14,7 @@ from typing import Any
 from generator.docs_pages import DocPage
 from generator.errors import InputError
 from generator.loader import load_library
-from generator.pipeline import evaluate, find_snapshot
+from generator.pipeline import evaluate, find_snapshot, judgement_time
 from generator.report import build_report
 from generator.site import config
 from generator.site.changes import compute_changes
@@ -87,7 +87,7 @@ def assemble(
     library = load_library(root, docs)
     snap = find_snapshot(root, snapshot)
     if now is None:
-        now = snap.created_at if snap is not None else dt.datetime.now(dt.UTC)
+        now = judgement_time(root, snap)
     results = evaluate(library, snap, now)
     report = build_report(library, results, now.date())
     changes = compute_changes(library, report, snap, root) if snap is not None else None
