@@ -24,6 +24,7 @@ class FindingKind(StrEnum):
     unknown_page = "unknown-page"
     unknown_practice = "unknown-practice"
     unknown_check = "unknown-check"
+    invalid_check_parameter = "invalid-check-parameter"
     failing_control = "failing-control"
     missing_evidence = "missing-evidence"
 

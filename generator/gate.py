@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from enum import StrEnum
+
+from pydantic import BaseModel, ValidationError
 
 from generator.findings import Finding, FindingKind
 from generator.library import Library
@@ -55,7 +58,7 @@ def gate_findings(
     report: Report,
     today: dt.date,
     require: Requirement = Requirement.documented,
-    known_checks: frozenset[str] = frozenset(),
+    check_params: Mapping[str, type[BaseModel]] | None = None,
 ) -> list[Finding]:
     findings = list(library.findings)
 
@@ -113,7 +116,8 @@ def gate_findings(
                     )
                 )
         for i, check in enumerate(loaded.model.checks):
-            if check.id not in known_checks:
+            params = (check_params or {}).get(check.id)
+            if params is None:
                 line, col = loaded.marks.locate(("checks", i, "id"))
                 add(
                     Finding(
@@ -124,6 +128,27 @@ def gate_findings(
                         column=col,
                     )
                 )
+                continue
+            try:
+                params.model_validate(check.with_)
+            except ValidationError as exc:
+                for error in exc.errors(include_url=False):
+                    loc = tuple(error["loc"])
+                    line, col = loaded.marks.locate(("checks", i, "with", *loc))
+                    what = ".".join(str(p) for p in loc) or "with"
+                    allowed = ", ".join(params.model_fields) or "none"
+                    add(
+                        Finding(
+                            kind=FindingKind.invalid_check_parameter,
+                            message=(
+                                f"check {check.id} of practice {pid}: {what}: {error['msg']} "
+                                f"(parameters: {allowed})"
+                            ),
+                            file=loaded.file,
+                            line=line,
+                            column=col,
+                        )
+                    )
 
     for aid in sorted(library.attestations):
         loaded = library.attestations[aid]

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from generator.checks.context import CheckContext
+from generator.checks.params import PARAMETERS
 from generator.checks.registry import CHECKS
 from generator.gate import Requirement, gate_findings
 from generator.gitinfo import last_commit_time
@@ -90,5 +91,5 @@ def run_gate(
     now: dt.datetime,
 ) -> GateResult:
     library, report = run_report(root, docs_dir=docs_dir, snapshot=snapshot, now=now)
-    findings = gate_findings(library, report, now.date(), Requirement(require), frozenset(CHECKS))
+    findings = gate_findings(library, report, now.date(), Requirement(require), PARAMETERS)
     return GateResult(report=report, findings=findings, require=require)
