@@ -110,3 +110,27 @@ def test_builds_judge_freshness_after_the_snapshot_was_taken(monkeypatch) -> Non
     assert totals["verified"] == 0 and totals["failing"] == 0
     assert totals["no-evidence"] == fresh.totals()["verified"] + fresh.totals()["failing"]
     assert later.as_of.isoformat() == "2030-01-01"
+
+
+def test_missing_git_evidence_is_not_collected_rather_than_failing(tmp_path: Path) -> None:
+    import shutil
+
+    from generator.loader import load_library
+    from generator.pipeline import evaluate, find_snapshot
+    from generator.snapshot.manifest import MANIFEST, Manifest
+
+    root = tmp_path / "inst"
+    for part in ("controls", "docs", "evidence"):
+        shutil.copytree(REPO / part, root / part)
+    (snapshot,) = (root / "evidence/snapshots").iterdir()
+    manifest = Manifest.model_validate_json((snapshot / MANIFEST).read_bytes())
+    kept = [i for i in manifest.items if not i.id.startswith("git/")]
+    assert len(kept) < len(manifest.items)
+    shutil.rmtree(snapshot / "items/git")
+    resealed = manifest.model_copy(update={"items": kept}).sealed()
+    (snapshot / MANIFEST).write_bytes(resealed.to_bytes())
+    snap = find_snapshot(root, None)
+    results = evaluate(load_library(root), snap, snap.created_at).results
+    gitops = [r for r in results if r.check == "git.gitops-source-protected"]
+    assert gitops and {r.status.value for r in gitops} == {"not-collected"}
+    assert "git/shop-gitops/branch" in gitops[0].reason

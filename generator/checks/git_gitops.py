@@ -96,6 +96,19 @@ def _judge_source(
     key = _key(url)
     repo = index.get(key) if key else None
     if repo is None:
+        # A configured repository whose evidence is missing may be this source: unknown, not bad.
+        unread = [
+            f"git/{r.name}/branch"
+            for r in repositories(ctx)
+            if not r.url and not ctx.read(f"git/{r.name}/branch").usable
+        ]
+        if unread:
+            return Outcome(
+                ResultStatus.not_collected,
+                f"{url} matches no collected repository, and the evidence of "
+                f"{', '.join(unread)} that could name it was not collected",
+                unread,
+            )
         return Outcome(
             ResultStatus.failed,
             f"{url} is not a repository collected by evidoc (add it to evidence/sources.yaml)",
