@@ -265,7 +265,9 @@ def collect(
 
     library = load_library(root)
     key = load_private_key(sign_key)
-    digest = load_digest_key(root, digest_key)
+    # Without --digest-key, collect reads $EVIDOC_DIGEST_KEY or creates the instance key itself,
+    # once the clusters are known to be reachable in principle.
+    digest = load_digest_key(root, digest_key) if digest_key is not None else None
     progress = terminal_progress() if sys.stderr.isatty() else contextlib.nullcontext(None)
     with progress as on_item:
         path = run_collect(

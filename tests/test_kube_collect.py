@@ -459,15 +459,14 @@ def test_instance_digest_key_is_created_once_and_kept_out_of_git(
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     assert (tmp_path / ".evidoc" / ".gitignore").read_text().splitlines()[-1] == "*"
     monkeypatch.setenv("EVIDOC_DIGEST_KEY", "short")
-    result = CliRunner().invoke(
-        main,
-        [
-            "collect",
-            "--root",
-            str(write_instance(tmp_path / "inst", demo_world(), kubeconfig="/nonexistent")),
-        ],
-    )
-    assert result.exit_code == 2 and "digest key too short" in result.output
+    with pytest.raises(InputError, match="digest key too short"):
+        load_digest_key(tmp_path)
+    # Bad input is reported before any key is created in the instance.
+    monkeypatch.delenv("EVIDOC_DIGEST_KEY")
+    inst = write_instance(tmp_path / "inst", demo_world(), kubeconfig="/nonexistent")
+    result = CliRunner().invoke(main, ["collect", "--root", str(inst)])
+    assert result.exit_code == 2 and "kubeconfig /nonexistent not found" in result.output
+    assert not (inst / ".evidoc").exists()
 
 
 def test_progress_bar_counts_items_per_context() -> None:
