@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--test" ]; then
   missing=()
-  command -v chromium >/dev/null || missing+=(chromium chromium-driver)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
   command -v pdftotext >/dev/null || missing+=(poppler-utils)
   command -v git >/dev/null || missing+=(git)
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
