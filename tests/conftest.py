@@ -60,6 +60,21 @@ tags:
 Production is separate.
 """
 
+# The demo's environments and DTAP deployments, for instances that need evidence/sources.yaml.
+SOURCES = """\
+environments:
+  - name: nonprod
+    tier: non-production
+    clusters: [{name: nonprod-wc}]
+  - name: prod
+    tier: production
+    clusters: [{name: prod-wc}]
+deployments:
+  - {name: development, tier: non-production, cluster: nonprod-wc, namespaces: [shop-dev]}
+  - {name: staging, tier: non-production, cluster: nonprod-wc, namespaces: [shop-staging]}
+  - {name: production, tier: production, cluster: prod-wc, namespaces: [shop]}
+"""
+
 
 @dataclass
 class Instance:

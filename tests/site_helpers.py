@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 from generator.checks.context import CheckContext
 from generator.results import CheckResult, ResultStatus
 from generator.snapshot.store import SnapshotWriter
-from tests.conftest import Instance
+from tests.conftest import SOURCES, Instance
 
 
 class Page(HTMLParser):
@@ -92,20 +92,6 @@ def broken_links(site: Path) -> list[str]:
                 problems.append(f"{html.relative_to(site)}: {link}: no such anchor")
     return problems
 
-
-SOURCES = """\
-environments:
-  - name: nonprod
-    tier: non-production
-    clusters: [{name: nonprod-wc}]
-  - name: prod
-    tier: production
-    clusters: [{name: prod-wc}]
-deployments:
-  - {name: development, tier: non-production, cluster: nonprod-wc, namespaces: [shop-dev]}
-  - {name: staging, tier: non-production, cluster: nonprod-wc, namespaces: [shop-staging]}
-  - {name: production, tier: production, cluster: prod-wc, namespaces: [shop]}
-"""
 
 EVIDENCE_PRACTICE = """\
 id: environment-separation

@@ -19,23 +19,19 @@ from generator.pdf.fetcher import BuildDirFetcher
 from generator.pipeline import run_report
 from generator.snapshot.manifest import MANIFEST, SIGNATURE
 from generator.snapshot.store import SnapshotWriter, latest_snapshot
-from tests.conftest import FRAMEWORK, PAGE, PRACTICE, REPO, SCOPE, Instance, run_evidoc
+from tests.conftest import (
+    FRAMEWORK,
+    PAGE,
+    PRACTICE,
+    REPO,
+    SCOPE,
+    SOURCES,
+    Instance,
+    run_evidoc,
+)
 
 AT = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
 HOSTILE = '<img src="file:///etc/passwd">'
-SOURCES = """\
-environments:
-  - name: nonprod
-    tier: non-production
-    clusters: [{name: nonprod-wc}]
-  - name: prod
-    tier: production
-    clusters: [{name: prod-wc}]
-deployments:
-  - {name: development, tier: non-production, cluster: nonprod-wc, namespaces: [shop-dev]}
-  - {name: staging, tier: non-production, cluster: nonprod-wc, namespaces: [shop-staging]}
-  - {name: production, tier: production, cluster: prod-wc, namespaces: [shop]}
-"""
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
