@@ -22,8 +22,7 @@ from generator.checks.kubernetes.topology import (
     Topology,
     blocking,
     listing,
-    problem_results,
-    topology,
+    production_tier,
     workload_reads,
     workloads,
 )
@@ -130,17 +129,11 @@ class Managers:
 
 
 def check_gitops(ctx: CheckContext) -> list[CheckResult]:
-    topo = topology(ctx)
-    if not isinstance(topo, Topology):
-        return [topo]
+    split = production_tier(ctx)
+    if isinstance(split, list):
+        return split
+    topo, prod, results = split
     reader = Reader(ctx)
-    results = problem_results(ctx, topo)
-    prod = topo.tier("production")
-    if not prod:
-        return [
-            *results,
-            ctx.result("all", ResultStatus.error, "sources.yaml has no production deployment", []),
-        ]
     clusters = list(topo.clusters.values())
     argo = [reader.read(c, ARGO) for c in clusters]
     for p in prod:

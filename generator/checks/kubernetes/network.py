@@ -14,10 +14,8 @@ from typing import Any
 from generator.checks.context import CheckContext
 from generator.checks.kubernetes.topology import (
     Reader,
-    Topology,
     blocking,
-    problem_results,
-    topology,
+    production_tier,
 )
 from generator.results import CheckResult, ResultStatus
 
@@ -36,17 +34,11 @@ def _denies(policy: dict[str, Any], direction: str) -> bool:
 
 
 def check_default_deny(ctx: CheckContext) -> list[CheckResult]:
-    topo = topology(ctx)
-    if not isinstance(topo, Topology):
-        return [topo]
+    split = production_tier(ctx)
+    if isinstance(split, list):
+        return split
+    _, prod, results = split
     reader = Reader(ctx)
-    results = problem_results(ctx, topo)
-    prod = topo.tier("production")
-    if not prod:
-        return [
-            *results,
-            ctx.result("all", ResultStatus.error, "sources.yaml has no production deployment", []),
-        ]
     for dep in prod:
         reads = [
             reader.read(dep.cluster, "namespaces"),

@@ -118,6 +118,22 @@ def problem_results(ctx: CheckContext, topo: Topology) -> list[CheckResult]:
     return [ctx.result("sources", ResultStatus.error, p, []) for p in topo.problems]
 
 
+def production_tier(
+    ctx: CheckContext,
+) -> tuple[Topology, list[Deployment], list[CheckResult]] | list[CheckResult]:
+    """The topology, its production deployments and the results about sources.yaml problems;
+    or, when there is no production deployment, the results that end the check."""
+    topo = topology(ctx)
+    if not isinstance(topo, Topology):
+        return [topo]
+    results = problem_results(ctx, topo)
+    prod = topo.tier("production")
+    if not prod:
+        why = "sources.yaml has no production deployment"
+        return [*results, ctx.result("all", ResultStatus.error, why, [])]
+    return topo, prod, results
+
+
 def both_tiers(
     ctx: CheckContext,
 ) -> tuple[Topology, list[Deployment], list[Deployment], list[CheckResult]] | list[CheckResult]:
