@@ -24,6 +24,7 @@ import httpx
 
 from generator import __version__
 from generator.collect.git import split_remote
+from generator.models.sources import Repository
 from generator.snapshot.manifest import ItemStatus
 from generator.snapshot.store import SnapshotWriter
 
@@ -306,3 +307,57 @@ def project_of(project: str | None, url: str | None) -> str | None:
         split = split_remote(url)
         return split[1] if split else None
     return None
+
+
+@dataclass(frozen=True)
+class ForgeKind:
+    """What differs between forges when a repository's items are collected."""
+
+    collector: str  # github | gitlab: item id prefix and manifest collector
+    label: str  # GitHub | GitLab, for messages
+    api: str  # default API base URL
+    token_env: str  # default variable holding the token
+    project_hint: str  # how `project:` is written, e.g. owner/name
+    source: str  # the manifest source, a format over {api} and {project}
+    items: tuple[str, ...]
+    auth: Callable[[str], dict[str, str]]  # token -> authentication headers
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ForgeSession:
+    project: str
+    ids: list[str]
+    record_kw: dict[str, Any]  # collector, source, now, ttl for record() and failed_all()
+    client: ForgeClient
+
+
+def open_session(
+    kind: ForgeKind,
+    repo: Repository,
+    writer: SnapshotWriter,
+    now: dt.datetime,
+    ttl: int,
+) -> ForgeSession | None:
+    """A client for the repository's project; or None once every item is recorded as failed
+    (no project, no token, or an API address the client refuses)."""
+    api = (repo.api_url or kind.api).rstrip("/")
+    project = project_of(repo.project, repo.url)
+    ids = [f"{kind.collector}/{repo.name}/{item}" for item in kind.items]
+    source = kind.source.format(api=api, project=project)
+    kw: dict[str, Any] = {"collector": kind.collector, "source": source, "now": now, "ttl": ttl}
+    env = repo.token_env or kind.token_env
+    token = os.environ.get(env)
+    if project is None:
+        why = f"no {kind.label} project: set `project: {kind.project_hint}`"
+        failed_all(writer, ids, why, **kw)
+        return None
+    if not token:
+        failed_all(writer, ids, f"no {kind.label} token: the variable ${env} is not set", **kw)
+        return None
+    try:
+        client = ForgeClient(api, kind.auth(token), extra_headers=dict(kind.extra_headers))
+    except ForgeError as exc:
+        failed_all(writer, ids, str(exc), **kw)
+        return None
+    return ForgeSession(project, ids, kw, client)

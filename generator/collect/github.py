@@ -5,17 +5,16 @@ reviews. Items: `github/<repo>/repository`, `.../branch-protection`, `.../rulese
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 from urllib.parse import quote
 
 from generator.collect.forge import (
     ForgeClient,
     ForgeError,
+    ForgeKind,
     describe,
-    failed_all,
     json_body,
-    project_of,
+    open_session,
     record,
     since_param,
     strip_urls,
@@ -27,6 +26,17 @@ from generator.snapshot.store import SnapshotWriter
 API = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
 ITEMS = ("repository", "branch-protection", "rulesets", "pull-requests")
+GITHUB = ForgeKind(
+    collector="github",
+    label="GitHub",
+    api=API,
+    token_env=TOKEN_ENV,
+    project_hint="owner/name",
+    source="{api}/repos/{project}",
+    items=ITEMS,
+    auth=lambda token: {"Authorization": f"Bearer {token}"},
+    extra_headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
+)
 MAX_COMMIT_LOOKUPS = 200  # mainline commits looked up one by one when no listed PR matches
 
 
@@ -154,31 +164,10 @@ def collect_github(
     history: History | None,
     ttl: int = TTL,
 ) -> None:
-    api = (repo.api_url or API).rstrip("/")
-    project = project_of(repo.project, repo.url)
-    ids = [f"github/{repo.name}/{kind}" for kind in ITEMS]
-    source = f"{api}/repos/{project}"
-    kw: dict[str, Any] = {"collector": "github", "source": source, "now": now, "ttl": ttl}
-    env = repo.token_env or TOKEN_ENV
-    token = os.environ.get(env)
-    if project is None:
-        failed_all(writer, ids, "no GitHub project: set `project: owner/name`", **kw)
+    session = open_session(GITHUB, repo, writer, now, ttl)
+    if session is None:
         return
-    if not token:
-        failed_all(writer, ids, f"no GitHub token: the variable ${env} is not set", **kw)
-        return
-    try:
-        client = ForgeClient(
-            api,
-            {"Authorization": f"Bearer {token}"},
-            extra_headers={
-                "Accept": "application/vnd.github+json",
-                "X-GitHub-Api-Version": "2022-11-28",
-            },
-        )
-    except ForgeError as exc:
-        failed_all(writer, ids, str(exc), **kw)
-        return
+    client, project, ids, kw = session.client, session.project, session.ids, session.record_kw
     branch = repo.branch
     b = quote(branch, safe="")
     with client:

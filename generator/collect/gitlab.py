@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import os
 from typing import Any
 from urllib.parse import quote
 
 from generator.collect.forge import (
     ForgeClient,
     ForgeError,
-    failed_all,
-    project_of,
+    ForgeKind,
+    open_session,
     record,
     since_param,
     strip_urls,
@@ -26,6 +25,16 @@ from generator.snapshot.store import SnapshotWriter
 API = "https://gitlab.com/api/v4"
 TOKEN_ENV = "GITLAB_TOKEN"
 ITEMS = ("project", "protected-branches", "approvals", "merge-requests")
+GITLAB = ForgeKind(
+    collector="gitlab",
+    label="GitLab",
+    api=API,
+    token_env=TOKEN_ENV,
+    project_hint="group/name",
+    source="{api}/projects/{project}",
+    items=ITEMS,
+    auth=lambda token: {"PRIVATE-TOKEN": token},
+)
 MAX_COMMIT_LOOKUPS = 200
 
 
@@ -145,24 +154,11 @@ def collect_gitlab(
     history: History | None,
     ttl: int = TTL,
 ) -> None:
-    api = (repo.api_url or API).rstrip("/")
-    project = project_of(repo.project, repo.url)
-    ids = [f"gitlab/{repo.name}/{kind}" for kind in ITEMS]
-    source = f"{api}/projects/{project}"
-    kw: dict[str, Any] = {"collector": "gitlab", "source": source, "now": now, "ttl": ttl}
-    env = repo.token_env or TOKEN_ENV
-    token = os.environ.get(env)
-    if project is None:
-        failed_all(writer, ids, "no GitLab project: set `project: group/name`", **kw)
+    session = open_session(GITLAB, repo, writer, now, ttl)
+    if session is None:
         return
-    if not token:
-        failed_all(writer, ids, f"no GitLab token: the variable ${env} is not set", **kw)
-        return
-    try:
-        client = ForgeClient(api, {"PRIVATE-TOKEN": token})
-    except ForgeError as exc:
-        failed_all(writer, ids, str(exc), **kw)
-        return
+    client, ids, kw = session.client, session.ids, session.record_kw
+    project = session.project
     pid = quote(project, safe="")
     branch = repo.branch
     with client:
