@@ -46,7 +46,7 @@ COUNTS = {
     "gdpr": 9,
     "hipaa-security": 53,
     "msbfs-2020-7": 36,
-    "hslf-fs-2016-40": 46,
+    "hslf-fs-2016-40": 52,
     "mdr-2017-745": 9,
 }
 
