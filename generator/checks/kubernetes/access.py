@@ -40,6 +40,7 @@ from generator.checks.kubernetes.topology import (
     problem_results,
     string_list,
     topology,
+    usable_pairs,
 )
 from generator.results import CheckResult, ResultStatus
 
@@ -80,46 +81,40 @@ def check_write_separation(ctx: CheckContext) -> list[CheckResult]:
     topo, prod, nonprod, results = split
     reader = Reader(ctx)
     cache: dict[str, Rbac] = {}
-    for p in prod:
-        for n in nonprod:
-            subject = f"{p.name} <-> {n.name}"
-            reads = [*_rbac_reads(reader, p.cluster), *_rbac_reads(reader, n.cluster)]
-            bad = blocking(ctx, subject, reads)
-            if bad:
-                results.append(bad)
-                continue
-            for c in (p.cluster, n.cluster):
-                if c.name not in cache:
-                    cache[c.name] = _rbac(reader, c)
-            wp = _writers(topo, cache[p.cluster.name], p, exempt)
-            wn = _writers(topo, cache[n.cluster.name], n, exempt)
-            both = sorted(set(wp) & set(wn))
-            ids = [r.id for r in reads]
-            if both:
-                detail = "; ".join(f"{shown(i)} ({wp[i][0]}; {wn[i][0]})" for i in both[:5]) + (
-                    f"; and {len(both) - 5} more" if len(both) > 5 else ""
+    pairs = usable_pairs(ctx, prod, nonprod, lambda c: _rbac_reads(reader, c), results)
+    for p, n, subject, reads in pairs:
+        for c in (p.cluster, n.cluster):
+            if c.name not in cache:
+                cache[c.name] = _rbac(reader, c)
+        wp = _writers(topo, cache[p.cluster.name], p, exempt)
+        wn = _writers(topo, cache[n.cluster.name], n, exempt)
+        both = sorted(set(wp) & set(wn))
+        ids = [r.id for r in reads]
+        if both:
+            detail = "; ".join(f"{shown(i)} ({wp[i][0]}; {wn[i][0]})" for i in both[:5]) + (
+                f"; and {len(both) - 5} more" if len(both) > 5 else ""
+            )
+            results.append(
+                ctx.result(
+                    subject,
+                    ResultStatus.failed,
+                    f"{len(both)} identit{'y' if len(both) == 1 else 'ies'} can write in "
+                    f"both {p.name} and {n.name}: {detail}; give each environment its own "
+                    "writers",
+                    ids,
                 )
-                results.append(
-                    ctx.result(
-                        subject,
-                        ResultStatus.failed,
-                        f"{len(both)} identit{'y' if len(both) == 1 else 'ies'} can write in "
-                        f"both {p.name} and {n.name}: {detail}; give each environment its own "
-                        "writers",
-                        ids,
-                    )
+            )
+        else:
+            results.append(
+                ctx.result(
+                    subject,
+                    ResultStatus.passed,
+                    f"no identity can write in both {p.name} ({len(wp)} writer(s): "
+                    f"{listing({shown(i) for i in wp}, 5)}) and {n.name} "
+                    f"({len(wn)} writer(s): {listing({shown(i) for i in wn}, 5)})",
+                    ids,
                 )
-            else:
-                results.append(
-                    ctx.result(
-                        subject,
-                        ResultStatus.passed,
-                        f"no identity can write in both {p.name} ({len(wp)} writer(s): "
-                        f"{listing({shown(i) for i in wp}, 5)}) and {n.name} "
-                        f"({len(wn)} writer(s): {listing({shown(i) for i in wn}, 5)})",
-                        ids,
-                    )
-                )
+            )
     return results
 
 

@@ -15,9 +15,9 @@ from typing import Any
 from generator.checks.context import CheckContext
 from generator.checks.kubernetes.topology import (
     Reader,
-    blocking,
     both_tiers,
     listing,
+    usable_pairs,
     workload_reads,
     workloads,
 )
@@ -93,47 +93,41 @@ def check_parity(ctx: CheckContext) -> list[CheckResult]:
         return split
     _, prod, nonprod, results = split
     reader = Reader(ctx)
-    for p in prod:
-        for n in nonprod:
-            subject = f"{p.name} <-> {n.name}"
-            reads = [*workload_reads(reader, p.cluster), *workload_reads(reader, n.cluster)]
-            bad = blocking(ctx, subject, reads)
-            if bad:
-                results.append(bad)
-                continue
-            ids = [r.id for r in reads]
-            cp = components(workloads(reader, p))
-            if not cp:
-                results.append(
-                    ctx.result(
-                        subject,
-                        ResultStatus.error,
-                        f"no workloads run in {p.name} ({p.where}); check its namespaces in "
-                        "sources.yaml",
-                        ids,
-                    )
+    pairs = usable_pairs(ctx, prod, nonprod, lambda c: workload_reads(reader, c), results)
+    for p, n, subject, reads in pairs:
+        ids = [r.id for r in reads]
+        cp = components(workloads(reader, p))
+        if not cp:
+            results.append(
+                ctx.result(
+                    subject,
+                    ResultStatus.error,
+                    f"no workloads run in {p.name} ({p.where}); check its namespaces in "
+                    "sources.yaml",
+                    ids,
                 )
-                continue
-            cn = components(workloads(reader, n))
-            failing, info = compare(cp, cn)
-            tail = f"; other differences: {'; '.join(info)}" if info else ""
-            if failing:
-                results.append(
-                    ctx.result(
-                        subject,
-                        ResultStatus.failed,
-                        f"{n.name} ({n.where}) differs from {p.name}: {'; '.join(failing)}{tail}",
-                        ids,
-                    )
+            )
+            continue
+        cn = components(workloads(reader, n))
+        failing, info = compare(cp, cn)
+        tail = f"; other differences: {'; '.join(info)}" if info else ""
+        if failing:
+            results.append(
+                ctx.result(
+                    subject,
+                    ResultStatus.failed,
+                    f"{n.name} ({n.where}) differs from {p.name}: {'; '.join(failing)}{tail}",
+                    ids,
                 )
-            else:
-                results.append(
-                    ctx.result(
-                        subject,
-                        ResultStatus.passed,
-                        f"all {len(cp)} production components ({listing(cp, 6)}) run in "
-                        f"{n.name} from the same image repositories{tail}",
-                        ids,
-                    )
+            )
+        else:
+            results.append(
+                ctx.result(
+                    subject,
+                    ResultStatus.passed,
+                    f"all {len(cp)} production components ({listing(cp, 6)}) run in "
+                    f"{n.name} from the same image repositories{tail}",
+                    ids,
                 )
+            )
     return results

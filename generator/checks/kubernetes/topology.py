@@ -4,6 +4,7 @@ evidence items per cluster, selecting a deployment's workloads, and parameter er
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,6 +193,26 @@ def blocking(
         return None
     ids = [r.id for r in (*reads, *optional)]
     return bad.model_copy(update={"evidence": sorted(set(ids))})
+
+
+def usable_pairs(
+    ctx: CheckContext,
+    prod: list[Deployment],
+    nonprod: list[Deployment],
+    reads_of: Callable[[Cluster], list[EvidenceRead]],
+    results: list[CheckResult],
+) -> Iterator[tuple[Deployment, Deployment, str, list[EvidenceRead]]]:
+    """Each production/non-production pair with its subject and the evidence of both clusters;
+    a pair whose evidence is unusable gets its non-passing result in `results` and is skipped."""
+    for p in prod:
+        for n in nonprod:
+            subject = f"{p.name} <-> {n.name}"
+            reads = [*reads_of(p.cluster), *reads_of(n.cluster)]
+            bad = blocking(ctx, subject, reads)
+            if bad:
+                results.append(bad)
+                continue
+            yield p, n, subject, reads
 
 
 def workloads(reader: Reader, dep: Deployment) -> list[tuple[str, dict[str, Any]]]:
