@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from generator.checks.context import CheckContext
@@ -21,15 +22,22 @@ def repositories(ctx: CheckContext) -> list[Repository]:
     return list(sources.model.repositories) if sources is not None else []
 
 
-def no_repositories(ctx: CheckContext) -> list[CheckResult]:
-    return [
-        ctx.result(
-            "all",
-            ResultStatus.not_collected,
-            "no repositories are listed in evidence/sources.yaml",
-            [],
-        )
-    ]
+def per_repository(
+    ctx: CheckContext, judge: Callable[[Repository], list[CheckResult]]
+) -> list[CheckResult]:
+    """The results of `judge` for every repository of sources.yaml, or one `not-collected`
+    result when none is listed."""
+    repos = repositories(ctx)
+    if not repos:
+        return [
+            ctx.result(
+                "all",
+                ResultStatus.not_collected,
+                "no repositories are listed in evidence/sources.yaml",
+                [],
+            )
+        ]
+    return [result for repo in repos for result in judge(repo)]
 
 
 def int_param(ctx: CheckContext, name: str, default: int, minimum: int = 1) -> int:

@@ -19,8 +19,7 @@ from generator.checks.git_common import (
     BadParams,
     bad_params,
     int_param,
-    no_repositories,
-    repositories,
+    per_repository,
     unusable,
 )
 from generator.models.sources import Forge, Repository
@@ -265,11 +264,9 @@ def check(ctx: CheckContext) -> list[CheckResult]:
         n = int_param(ctx, "approvals", 1)
     except BadParams as exc:
         return bad_params(ctx, exc)
-    repos = repositories(ctx)
-    if not repos:
-        return no_repositories(ctx)
-    out = []
-    for repo in repos:
+
+    def judge(repo: Repository) -> list[CheckResult]:
         verdict = evaluate_protection(ctx, repo, n)
-        out.append(ctx.result(repo.name, verdict.status, verdict.reason, verdict.evidence))
-    return out
+        return [ctx.result(repo.name, verdict.status, verdict.reason, verdict.evidence)]
+
+    return per_repository(ctx, judge)

@@ -22,9 +22,8 @@ from generator.checks.git_common import (
     bad_params,
     day,
     int_param,
-    no_repositories,
+    per_repository,
     person,
-    repositories,
     short,
     unusable,
 )
@@ -329,10 +328,4 @@ def check(ctx: CheckContext) -> list[CheckResult]:
         n = int_param(ctx, "approvals", 1)
     except BadParams as exc:
         return bad_params(ctx, exc)
-    repos = repositories(ctx)
-    if not repos:
-        return no_repositories(ctx)
-    out: list[CheckResult] = []
-    for repo in repos:
-        out.extend(_repository(ctx, repo, n))
-    return out
+    return per_repository(ctx, lambda repo: _repository(ctx, repo, n))

@@ -19,9 +19,8 @@ from generator.checks.git_common import (
     bad_params,
     bool_param,
     day,
-    no_repositories,
+    per_repository,
     person,
-    repositories,
     short,
     unusable,
 )
@@ -113,10 +112,6 @@ def check(ctx: CheckContext) -> list[CheckResult]:
         accept_untrusted = bool_param(ctx, "accept_untrusted", False)
     except BadParams as exc:
         return bad_params(ctx, exc)
-    repos = repositories(ctx)
-    if not repos:
-        return no_repositories(ctx)
-    out: list[CheckResult] = []
-    for repo in repos:
-        out.extend(_repository(ctx, repo, include_merged, accept_untrusted))
-    return out
+    return per_repository(
+        ctx, lambda repo: _repository(ctx, repo, include_merged, accept_untrusted)
+    )

@@ -385,3 +385,13 @@ def test_gitops_flux_sources(shop: GitRepo, tmp_path: Path) -> None:
     assert found["prod/prod-wc/flux-system/shop"].status is PASS
     pinned = found["prod/prod-wc/flux-system/pinned"]
     assert pinned.status is FAIL and "pinned to tag v1.4.0" in pinned.reason
+
+
+def test_no_repositories_listed_is_not_collected(tmp_path: Path) -> None:
+    root = make_instance(tmp_path / "inst", [])
+    found = results(root, collect(root, NOW), NOW)
+    for check in ("git.reviewed-changes", "git.branch-protection", "git.signed-commits"):
+        got = by_check(found, check)
+        assert list(got) == ["all"], check
+        assert got["all"].status is ResultStatus.not_collected
+        assert "no repositories are listed" in got["all"].reason
