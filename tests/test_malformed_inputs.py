@@ -3,6 +3,7 @@ message, never a traceback and never a hang."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,7 +22,9 @@ class Case:
     name: str
     mutate: Callable[[Instance], None]
     code: int
-    expect: str  # a piece of the message, including its location where there is one
+    # A piece of the message, including its location where there is one; a pattern where the
+    # wording belongs to a dependency (PyYAML's own parser limits differ between releases).
+    expect: str | re.Pattern[str]
 
 
 def put(rel: str, text: str | bytes) -> Callable[[Instance], None]:
@@ -144,7 +147,7 @@ CASES = [
         "deep nesting",
         put(SC, "frameworks: " + "[" * 5000 + "]" * 5000 + "\n"),
         2,
-        "nesting deeper than 64 levels",
+        re.compile(rf"^error: {re.escape(SC)}:1:\d+: .*nesting", re.M | re.I),
     ),
     Case(
         "python object tag",
@@ -261,7 +264,10 @@ def test_malformed_input(instance: Instance, case: Case) -> None:
     output = proc.stdout + proc.stderr
     assert "Traceback" not in output
     assert proc.returncode == case.code, output
-    assert case.expect in output, output
+    if isinstance(case.expect, re.Pattern):
+        assert case.expect.search(output), output
+    else:
+        assert case.expect in output, output
 
 
 def test_corpus_is_large_enough() -> None:
