@@ -47,6 +47,16 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 @click.version_option(__version__, prog_name="evidoc")
 def main() -> None:
     """Compliance evidence and control-mapping documentation for Kubernetes platforms."""
+    from generator.compat import incompatible
+
+    problems = incompatible()
+    if problems:
+        click.echo(
+            f"error: incompatible dependencies: {'; '.join(problems)}; "
+            "install versions in these ranges (pip install evidoc resolves them)",
+            err=True,
+        )
+        sys.exit(2)
 
 
 FORMATS = ["text", "json", "junit", "sarif", "github"]

@@ -13,17 +13,20 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import generator
 from generator.errors import InputError
 from generator.gitinfo import git_output, last_commit_time
 from generator.output import write_atomic
-from generator.pdf.html import TEMPLATE_DIR, render_html, stylesheets
+from generator.pdf.html import render_html, stylesheets
 from generator.pdf.model import PackDocument, build_document
 from generator.pipeline import run_report
 from generator.snapshot.store import Snapshot, latest_snapshot, load_snapshot
 from generator.snapshot.verify import verify_snapshot
 
 DEFAULT_OUTPUT = Path("build") / "audit-pack.pdf"
-TOOL_ROOT = Path(__file__).resolve().parents[2]
+# The directory the generator package is imported from, so the render process imports the same
+# code whether evidoc is installed or run from a checkout.
+IMPORT_ROOT = Path(generator.__file__).resolve().parent.parent
 
 
 class RenderError(Exception):
@@ -93,7 +96,8 @@ def prepare(
 def start_worker() -> subprocess.Popen[str]:
     """A render process that imports WeasyPrint now and waits for its job on standard input."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(TOOL_ROOT), env.get("PYTHONPATH", "")) if p)
+    paths = (str(IMPORT_ROOT), env.get("PYTHONPATH", ""))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return subprocess.Popen(
         [sys.executable, "-m", "generator.pdf.render_worker", "-"],
         stdin=subprocess.PIPE,
@@ -118,7 +122,7 @@ def render_pdf(
     doc: PackDocument,
     output: Path,
     *,
-    template_dir: Path = TEMPLATE_DIR,
+    template_dir: Path | None = None,
     timeout: float | None = None,
     worker: subprocess.Popen[str] | None = None,
 ) -> PackResult:
@@ -131,8 +135,8 @@ def render_pdf(
         output.parent.mkdir(parents=True, exist_ok=True)
         build = Path(tempfile.mkdtemp(prefix=".evidoc-pdf-", dir=output.parent))
         (build / "pack.html").write_text(html, encoding="utf-8")
-        for css in stylesheets(template_dir):
-            shutil.copyfile(css, build / css.name)
+        for name, css in stylesheets(template_dir).items():
+            (build / name).write_bytes(css)
         job = {
             "build_dir": str(build),
             "html": "pack.html",
@@ -183,7 +187,7 @@ def build_pack(
     output: Path | None = None,
     version: str | None = None,
     docs_dir: Path | None = None,
-    template_dir: Path = TEMPLATE_DIR,
+    template_dir: Path | None = None,
 ) -> PackResult:
     worker = start_worker()  # imports WeasyPrint while the report is built
     try:

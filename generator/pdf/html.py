@@ -7,9 +7,9 @@ from pathlib import Path
 
 import jinja2
 
+from generator import resources
 from generator.pdf.model import PackDocument
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "print"
 MAIN = "pack.html.j2"
 
 
@@ -21,9 +21,15 @@ def duration(seconds: int) -> str:
     return f"{seconds} s"
 
 
-def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
+def environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """The packaged print templates, or those of TEMPLATE_DIR (for a custom layout)."""
+    loader: jinja2.BaseLoader = (
+        resources.PackagedLoader("print")
+        if template_dir is None
+        else jinja2.FileSystemLoader(str(template_dir))
+    )
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+        loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -33,10 +39,12 @@ def environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
     return env
 
 
-def render_html(doc: PackDocument, template_dir: Path = TEMPLATE_DIR, main: str = MAIN) -> str:
+def render_html(doc: PackDocument, template_dir: Path | None = None, main: str = MAIN) -> str:
     return environment(template_dir).get_template(main).render(doc=doc)
 
 
-def stylesheets(template_dir: Path = TEMPLATE_DIR) -> list[Path]:
-    """The CSS files the templates link to; they are copied into the build directory."""
-    return sorted(template_dir.glob("*.css"))
+def stylesheets(template_dir: Path | None = None) -> dict[str, bytes]:
+    """The CSS files the templates link to, by name; they are written into the build directory."""
+    if template_dir is None:
+        return {name: resources.read("print", name) for name in resources.names("print", ".css")}
+    return {p.name: p.read_bytes() for p in sorted(template_dir.glob("*.css"))}

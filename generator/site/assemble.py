@@ -14,13 +14,13 @@ from typing import Any
 from generator.docs_pages import DocPage
 from generator.errors import InputError
 from generator.loader import load_library
+from generator import resources
 from generator.pipeline import evaluate, find_snapshot, judgement_time
 from generator.report import build_report
 from generator.site import config
 from generator.site.changes import compute_changes
 from generator.site.model import GENERATED, Layout, Site
 from generator.site.pages import dashboard, environment, framework, handwritten, practice, soa
-from generator.site.render import TEMPLATES
 from generator.snapshot.manifest import MANIFEST, SIGNATURE
 from generator.snapshot.store import Snapshot
 from generator.tags import TagKind
@@ -101,7 +101,7 @@ def assemble(
     _generated(asm)
     if pack is not None:
         asm.copies[layout.pack] = pack
-    asm.files[CSS] = (TEMPLATES / "evidoc.css").read_bytes()
+    asm.files[CSS] = resources.read("site", "evidoc.css")
     return asm
 
 

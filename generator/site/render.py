@@ -14,10 +14,11 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "site"
+from generator.resources import PackagedLoader
+
 
 # Characters with a meaning in Markdown, HTML or a common extension (emoji ':x:', magic links
 # '@user', math '$', critic/mark '~=^+', attr_list '{}', tables '|') become numeric entities.
@@ -113,7 +114,7 @@ def heading(level: int, text: object, anchor: str) -> Markup:
 @cache
 def markdown_env() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=PackagedLoader("site"),
         autoescape=False,  # Markdown, not HTML: _finalize escapes for both
         finalize=_finalize,
         undefined=StrictUndefined,
