@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up .venv with evidoc and, with --test, the Debian packages the tests drive
-# (Chromium for the site, poppler-utils for reading PDFs back).
+# Sets up .venv with exactly the packages of requirements.lock (hash-checked) and evidoc itself,
+# and, with --test, the Debian packages the tests drive (Chromium for the site, poppler-utils
+# for reading PDFs back, git and ssh-keygen for real repositories and signed commits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +20,13 @@ if [ "${1:-}" = "--test" ]; then
 fi
 
 stamp=.venv/.installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  rm -rf .venv
   python3 -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  # The lock holds every package, its dependencies included, so nothing else is resolved.
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes \
+    -r requirements.lock
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+    -e .
   touch "$stamp"
 fi
