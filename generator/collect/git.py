@@ -60,13 +60,14 @@ SIGNATURE_STATUS = {
     "N": "none",
 }
 
-# %H %P %an %ae %aI %cn %ce %cI %G? %GK %GS trailers subject; the subject goes last because it
-# is the only free-text field of the record.
+# %H %P %an %ae %aI %cn %ce %cI %G? %GK %GS trailers subject, separated by NUL, as `-z`
+# separates the records. Names, e-mails, trailers and subjects are text an author chooses and
+# may hold any control character but NUL, which git cannot put in them: so no field can forge
+# another, and every record has exactly _NFIELDS fields or the output is refused.
 _FIELDS = ["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%G?", "%GK", "%GS"]
-FORMAT = (
-    "%x1e" + "%x1f".join(_FIELDS) + "%x1f%(trailers:only=true,unfold=true,separator=%x1d)%x1f%s%x1f"
-)
+FORMAT = "%x00".join([*_FIELDS, "%(trailers:only=true,unfold=true,separator=%x1d)", "%s"])
 _NFIELDS = len(_FIELDS) + 2
+_OID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 
 
 class GitError(Exception):
@@ -126,6 +127,7 @@ def _git_env() -> dict[str, str]:
     env.update(
         GIT_TERMINAL_PROMPT="0",  # never wait for a password
         GIT_OPTIONAL_LOCKS="0",  # never write to the repository being read
+        GIT_NO_REPLACE_OBJECTS="1",  # read the commits themselves, not `git replace` stand-ins
         LC_ALL="C",
         GIT_PAGER="cat",
     )
@@ -257,13 +259,26 @@ def _parse_trailers(text: str) -> dict[str, list[str]]:
     return out
 
 
-def _parse_record(record: bytes) -> RawCommit | None:
-    parts = record.decode("utf-8", "replace").split("\x1f")
-    if len(parts) < _NFIELDS + 1:
-        return None
-    if len(parts) > _NFIELDS + 1:  # a subject with a unit separator in it
-        parts = [*parts[: _NFIELDS - 1], "\x1f".join(parts[_NFIELDS - 1 : -1]), parts[-1]]
-    return RawCommit(parts[:_NFIELDS])
+def _parse_record(fields: list[bytes], number: int) -> RawCommit:
+    """One record of exactly _NFIELDS fields, checked; anything else is an error, never a
+    shorter history."""
+    parts = [f.decode("utf-8", "replace") for f in fields]
+    try:
+        if len(parts) != _NFIELDS:
+            raise ValueError(f"{len(parts)} fields, {_NFIELDS} expected")
+        if not _OID.match(parts[0]):
+            raise ValueError(f"{parts[0][:80]!r} is not a commit id")
+        if not all(_OID.match(p) for p in parts[1].split()):
+            raise ValueError(f"parents {parts[1][:200]!r} are not commit ids")
+        for at in (4, 7):
+            dt.datetime.fromisoformat(parts[at])
+        if parts[8] not in SIGNATURE_STATUS:
+            raise ValueError(f"unknown signature status {parts[8][:8]!r}")
+    except ValueError as exc:
+        raise GitError(
+            f"git log record {number} does not parse ({exc}); refusing the history"
+        ) from None
+    return RawCommit(parts)
 
 
 def _pump(source: Any, into: queue.SimpleQueue[bytes | None]) -> None:
@@ -290,15 +305,23 @@ def stream_log(gitdir: Path, ref: str, since: dt.datetime, signers: str) -> Iter
         reader = threading.Thread(target=_pump, args=(proc.stdout, chunks), daemon=True)
         reader.start()
         tail = b""
+        fields: list[bytes] = []
+        number = 0
         try:
+            # NUL separates the fields, and `-z` the records: the output is a run of fields,
+            # _NFIELDS to a record.
             while (chunk := chunks.get()) is not None:
-                records = (tail + chunk).split(b"\x1e")
-                tail = records.pop()
-                for record in records:
-                    if record and (commit := _parse_record(record)) is not None:
-                        yield commit
-            if tail and (commit := _parse_record(tail)) is not None:
-                yield commit
+                tokens = (tail + chunk).split(b"\0")
+                tail = tokens.pop()
+                for token in tokens:
+                    fields.append(token)
+                    if len(fields) == _NFIELDS:
+                        number += 1
+                        yield _parse_record(fields, number)
+                        fields = []
+            if tail.strip(b"\n") or fields:
+                fields.append(tail)
+                yield _parse_record(fields, number + 1)
         finally:
             if reader.is_alive():  # the consumer stopped early: stop git, let the pump end
                 proc.kill()
@@ -514,6 +537,23 @@ def _forge_token(repo: Repository) -> str | None:
     return os.environ.get(name) or None
 
 
+def refuse_incomplete(gitdir: Path) -> None:
+    """A shallow clone or a grafts file shows a history that is not the branch's: refuse it
+    rather than audit what is left."""
+    if _git(gitdir, "rev-parse", "--is-shallow-repository").strip() == "true":
+        raise GitError(
+            "the clone is shallow (as CI checkouts are by default), so the history below its "
+            "cut is missing and cannot be audited; fetch the whole history "
+            "(git fetch --unshallow, or fetch-depth: 0) or give the repository's url"
+        )
+    grafts = Path(_git(gitdir, "rev-parse", "--git-path", "info/grafts").strip())
+    if (grafts if grafts.is_absolute() else gitdir / grafts).exists():
+        raise GitError(
+            "the repository has an info/grafts file, which rewrites the parents of commits, so "
+            "its history cannot be audited as recorded; remove it or collect from a fresh clone"
+        )
+
+
 def _clone(repo: Repository, into: Path) -> Path:
     assert repo.url is not None
     target = into / "repo.git"
@@ -647,6 +687,7 @@ def collect_repository(
                     raise GitError(f"{repo.path} does not exist")
             else:
                 gitdir = _clone(repo, Path(tmp))
+            refuse_incomplete(gitdir)
             config = _config(gitdir)
             signers = _signers(root, repo, config)
             ref, head = _find_ref(gitdir, repo.branch)

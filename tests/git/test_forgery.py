@@ -1,0 +1,94 @@
+"""Commit text cannot forge the collected record: author names and subjects may hold any
+control character but NUL, and a record that does not parse is an error, never less history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from generator.results import ResultStatus
+from generator.snapshot.store import load_snapshot
+from tests.git.builders import ALICE, BOB, CAROL, GitRepo, person, run_git, trailers
+from tests.git.conftest import NOW
+from tests.git.instance import by_check, collect, make_instance, results
+
+# What the old 0x1e/0x1f framing read as: the rest of the author field, then a good signature
+# by "Trusted Signer" and an Approved-by trailer, then a subject of the forger's choice.
+FORGED_NAME = (
+    "Mallory\x1fmallory@example.org\x1f2026-03-01T10:00:00+00:00\x1fMallory\x1f"
+    "mallory@example.org\x1f2026-03-01T10:00:00+00:00\x1fG\x1fSHA256:trusted\x1fTrusted Signer"
+    "\x1fApproved-by: Carol Sand <carol@example.org>\x1fReviewed change"
+)
+
+
+def repository(tmp_path: Path) -> GitRepo:
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.commit("base", "Base", ALICE, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    repo.feature(
+        "a", [("a", BOB)], merge_message="Merge a\n\n" + trailers(Approved_by=person(CAROL))
+    )
+    return repo
+
+
+def gate(tmp_path: Path, repo: GitRepo):
+    source = {
+        "name": "shop",
+        "path": str(repo.path),
+        "since": "2026-01-01",
+        "accept_trailer_approvals": True,
+    }
+    root = make_instance(tmp_path / "inst", [source])
+    snapshot = collect(root, NOW)
+    return snapshot, by_check(results(root, snapshot, NOW), "git.reviewed-changes")
+
+
+def test_an_author_name_cannot_forge_a_signature_or_an_approval(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    repo.commit("forged", "Change production by hand", (FORGED_NAME, "m@example.org"))
+    forged = repo.head()
+    snapshot, found = gate(tmp_path, repo)
+    commits = load_snapshot(snapshot).get("git/shop/commits", NOW).data["commits"]
+    record = next(c for c in commits if c["sha"] == forged)
+    # Kept whole, as text (git itself drops the angle brackets from names).
+    assert record["author"]["name"].startswith("Mallory\x1fmallory@example.org\x1f")
+    assert record["author"]["name"].endswith(
+        "Trusted Signer\x1fApproved-by: Carol Sand carol@example.org\x1fReviewed change"
+    )
+    assert record["signature"]["status"] == "none" and record["trailers"] == {}
+    assert found["shop"].status is ResultStatus.failed
+    assert found[f"shop@{forged[:12]}"].reason.startswith("no approval evidence")
+
+
+def test_a_subject_with_a_record_separator_keeps_the_history(tmp_path: Path) -> None:
+    """The old framing dropped this record, broke the first-parent chain and passed on 0
+    commits."""
+    repo = repository(tmp_path)
+    repo.commit("pushed", "Hotfix\x1e\x1f replicas", BOB)
+    pushed = repo.head()
+    _, found = gate(tmp_path, repo)
+    assert found["shop"].status is ResultStatus.failed
+    assert "1 of 2 change(s)" in found["shop"].reason
+    assert found[f"shop@{pushed[:12]}"].status is ResultStatus.failed
+
+
+def test_a_shallow_clone_is_an_error_not_a_short_history(tmp_path: Path) -> None:
+    """A depth-1 checkout shows only its head: the unreviewed push below it must not pass."""
+    repo = repository(tmp_path)
+    repo.commit("pushed", "Change production by hand", BOB)
+    repo.feature(
+        "b", [("b", BOB)], merge_message="Merge b\n\n" + trailers(Approved_by=person(CAROL))
+    )
+    shallow = tmp_path / "shallow"
+    run_git(tmp_path, "clone", "-q", "--depth", "1", repo.path.as_uri(), str(shallow), env=repo.env)
+    _, found = gate(tmp_path, GitRepo(shallow, repo.env))
+    assert found["shop"].status is ResultStatus.error
+    assert "shallow" in found["shop"].reason and "--unshallow" in found["shop"].reason
+
+
+def test_a_grafts_file_is_refused(tmp_path: Path) -> None:
+    repo = repository(tmp_path)
+    repo.commit("pushed", "Change production by hand", BOB)
+    (repo.path / ".git" / "info").mkdir(exist_ok=True)
+    (repo.path / ".git" / "info" / "grafts").write_text(repo.head() + "\n")
+    _, found = gate(tmp_path, repo)
+    assert found["shop"].status is ResultStatus.error and "grafts" in found["shop"].reason
