@@ -1,8 +1,10 @@
 """`git.reviewed-changes`: every change that reached the protected branch in the audit period was
 approved by at least N people other than its author.
 
-Approvals come from the forge (GitHub pull request reviews, GitLab merge request approvals) when
-they were collected, and otherwise from the commit's `Reviewed-by:` / `Approved-by:` trailers.
+Approvals come from the forge (GitHub pull request reviews, GitLab merge request approvals). A
+repository with a forge whose data is missing or in error is not judged at all: commit trailers
+are no substitute. `Reviewed-by:` / `Approved-by:` trailers count only where the repository sets
+`accept_trailer_approvals: true`, and every result that rests on them says so.
 The authors of a change are the pull request's author, or for a merge commit every author (and
 co-author) of the commits it brought in, or for any other commit its author and co-authors.
 A history rewrite of the branch since the previous snapshot also fails the check.
@@ -34,9 +36,12 @@ APPROVAL_TRAILERS = ("Reviewed-by", "Approved-by")
 _NOREPLY = re.compile(r"^(?:\d+\+)?([a-z0-9-]+)@users\.noreply\.github\.com$", re.IGNORECASE)
 
 OK = "ok"
-DIRECT = "directly pushed"
+DIRECT = "directly pushed"  # only when the forge shows no pull/merge request for the commit
 SELF = "self-approved"
-UNREVIEWED = "unreviewed"
+UNREVIEWED = "unreviewed"  # the forge shows a pull/merge request without enough approvals
+NONE = "no approval evidence"
+CLAIMED = "with an approval claimed in a commit trailer, not verified by a forge"
+FORGE = "approved in a forge review"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ class Change:
     ref: str  # "pull request #12", "merge request !7"
     authors: frozenset[str]  # forge user names, casefolded
     approvers: tuple[str, ...]  # forge user names whose approval stands
+    discounted: tuple[str, ...] = ()  # approvals that do not count, and why
 
 
 @dataclass
@@ -54,15 +60,37 @@ class ForgeView:
     not_looked_up: set[str] = field(default_factory=set)
 
 
-def _latest_approvers(reviews: list[dict[str, Any]]) -> list[str]:
-    """GitHub: a reviewer approves when their latest deciding review is APPROVED."""
-    state: dict[str, str] = {}
+def _latest_approvers(pull: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """GitHub: a reviewer approves when their latest deciding review is APPROVED, and that
+    approval counts only when it covers what was merged: by a person (not a bot account),
+    submitted before the merge, on the pull request's final head commit. Returns the approvers
+    that count and why the others do not."""
+    state: dict[str, dict[str, Any]] = {}
+    reviews = pull.get("reviews", [])
     ordered = sorted(reviews, key=lambda r: (r.get("submitted_at") or "", r.get("id") or 0))
     for review in ordered:
         who, what = review.get("reviewer"), review.get("state")
         if who and what in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-            state[who] = what
-    return sorted(who for who, what in state.items() if what == "APPROVED")
+            state[who] = review
+    merged_at, head = pull.get("merged_at"), pull.get("head_sha")
+    counted, discounted = [], []
+    for who in sorted(state):
+        review = state[who]
+        if review.get("state") != "APPROVED":
+            continue
+        submitted, on = review.get("submitted_at"), review.get("commit_id")
+        if who.casefold().endswith("[bot]"):
+            discounted.append(f"{who} is a bot account")
+        elif merged_at and (not submitted or submitted > merged_at):
+            discounted.append(f"{who} approved after the merge")
+        elif head and on != head:
+            discounted.append(
+                f"{who} approved {short(on or 'an unknown commit')}, not the merged head "
+                f"{short(head)} (stale)"
+            )
+        else:
+            counted.append(who)
+    return counted, discounted
 
 
 def _noreply_logins(commit: dict[str, Any]) -> set[str]:
@@ -82,11 +110,13 @@ def _github_view(data: dict[str, Any], commits: dict[str, dict[str, Any]]) -> Fo
             if pull is None:
                 continue
             authors = {pull["author"].casefold()} if pull.get("author") else set()
+            counted, discounted = _latest_approvers(pull)
             view.by_commit.setdefault(sha, []).append(
                 Change(
                     f"pull request #{number}",
                     frozenset(authors | extra),
-                    tuple(_latest_approvers(pull.get("reviews", []))),
+                    tuple(counted),
+                    tuple(discounted),
                 )
             )
     return view
@@ -158,9 +188,7 @@ def _trailer_verdict(commit: dict[str, Any], n: int) -> tuple[str, str]:
     is_merge = len(commit.get("parents", ())) > 1
     how = "merge-commit trailers" if is_merge else "commit trailers"
     if not approvals:
-        if is_merge:
-            return UNREVIEWED, f"0 approval(s) by others in {how}, {n} required"
-        return DIRECT, "no pull request, no Reviewed-by/Approved-by trailer"
+        return NONE, "no Reviewed-by/Approved-by trailer"
     emails, names = _authors(commit)
     others, selves = [], []
     for name, email, value in approvals.values():
@@ -170,7 +198,7 @@ def _trailer_verdict(commit: dict[str, Any], n: int) -> tuple[str, str]:
         return OK, how
     if selves:
         return SELF, f"approved only by an author of the change ({', '.join(selves)}) in {how}"
-    return UNREVIEWED, f"{len(others)} approval(s) by others in {how}, {n} required"
+    return NONE, f"{len(others)} approval(s) by others in {how}, {n} required"
 
 
 def _forge_verdict(changes: list[Change], n: int) -> tuple[str, str]:
@@ -180,15 +208,46 @@ def _forge_verdict(changes: list[Change], n: int) -> tuple[str, str]:
         selves = [a for a in change.approvers if a.casefold() in change.authors]
         if len(others) >= n:
             return OK, change.ref
+        why = f"; not counted: {'; '.join(change.discounted)}" if change.discounted else ""
         if selves:
             verdicts.append(
-                (SELF, f"{change.ref} approved only by its author ({', '.join(selves)})")
+                (SELF, f"{change.ref} approved only by its author ({', '.join(selves)}){why}")
             )
         else:
             verdicts.append(
-                (UNREVIEWED, f"{change.ref} has {len(others)} approval(s) by others, {n} required")
+                (
+                    UNREVIEWED,
+                    f"{change.ref} has {len(others)} approval(s) by others, {n} required{why}",
+                )
             )
     return verdicts[0]
+
+
+def _verdict(
+    commit: dict[str, Any], view: ForgeView | None, trailers_ok: bool, n: int
+) -> tuple[str, str, str]:
+    """(verdict, why, what the approval rests on) for one change."""
+    changes = view.by_commit.get(commit["sha"]) if view is not None else None
+    if changes:
+        kind, how = _forge_verdict(changes, n)
+        return kind, how, FORGE
+    if trailers_ok:
+        kind, how = _trailer_verdict(commit, n)
+        if kind == OK:
+            return kind, how, CLAIMED
+        if kind == NONE and view is not None and commit["sha"] not in view.not_looked_up:
+            return DIRECT, f"the forge shows no pull request for it; {how}", ""
+        return kind, how, ""
+    if view is None:
+        return (
+            NONE,
+            "no forge is configured, so no approval can be verified (commit trailers count "
+            "only with accept_trailer_approvals: true in evidence/sources.yaml)",
+            "",
+        )
+    if commit["sha"] in view.not_looked_up:
+        return NONE, "the forge was not asked about it (past the per-commit look-up bound)", ""
+    return DIRECT, "the forge shows no pull request for it", ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,28 +312,31 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
         fid = f"{repo.forge.value}/{repo.name}/{kind}"
         evidence.append(fid)
         fread = ctx.read(fid)
-        if fread.usable:
-            view = (
-                _github_view(fread.data, by_sha)
-                if repo.forge is Forge.github
-                else _gitlab_view(fread.data)
-            )
-        else:
-            detail = fread.item.detail if fread.item is not None and fread.item.detail else ""
-            notes.append(
-                f"forge reviews are not available ({fread.state.value}"
-                + (f": {detail}" if detail else "")
-                + "), so approvals were read from commit trailers"
-            )
+        bad = unusable(ctx, repo.name, [fread])
+        if bad is not None:
+            # Evidence that cannot be read never passes, and trailers are no fallback for it.
+            return [
+                bad.model_copy(
+                    update={
+                        "reason": f"{bad.reason}; the approvals of {repo.name} cannot be "
+                        "judged without the forge's reviews (commit trailers are no substitute)",
+                        "evidence": sorted(set(evidence)),
+                    }
+                )
+            ]
+        view = (
+            _github_view(fread.data, by_sha)
+            if repo.forge is Forge.github
+            else _gitlab_view(fread.data)
+        )
     counts: Counter[str] = Counter()
     how_counts: Counter[str] = Counter()
     offenders: list[CheckResult] = []
     for commit in commits:
-        changes = view.by_commit.get(commit["sha"]) if view is not None else None
-        kind, how = _forge_verdict(changes, n) if changes else _trailer_verdict(commit, n)
+        kind, how, basis = _verdict(commit, view, repo.accept_trailer_approvals, n)
         counts[kind] += 1
         if kind == OK:
-            how_counts["forge review" if changes else "trailers"] += 1
+            how_counts[basis] += 1
             continue
         if len(offenders) < MAX_LISTED:
             offenders.append(
@@ -288,7 +350,7 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     if view is not None and view.not_looked_up:
         notes.append(
             f"{len(view.not_looked_up)} commit(s) matched no listed pull request and were past "
-            "the per-commit look-up bound, so they were judged by their trailers"
+            "the per-commit look-up bound: no approval evidence for them"
         )
     period = data.get("period", {})
     where = (
@@ -299,7 +361,7 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     failing = total - counts[OK]
     rewrite = _rewrite(ctx, repo, branch, evidence)
     if failing == 0:
-        ways = ", ".join(f"{v} by {k}" for k, v in sorted(how_counts.items()))
+        ways = "; ".join(f"{v} {k}" for k, v in sorted(how_counts.items()))
         reason = (
             f"all {total} change(s) that reached {where} were approved by at least {n} "
             f"person(s) other than the author" + (f" ({ways})" if ways else "")
@@ -307,7 +369,7 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
         if total == 0:
             reason = f"no change reached {where}"
     else:
-        parts = ", ".join(f"{counts[k]} {k}" for k in (DIRECT, SELF, UNREVIEWED) if counts[k])
+        parts = ", ".join(f"{counts[k]} {k}" for k in (DIRECT, SELF, UNREVIEWED, NONE) if counts[k])
         reason = (
             f"{failing} of {total} change(s) that reached {where} were not approved by at least "
             f"{n} person(s) other than the author: {parts}"
@@ -319,7 +381,11 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     if notes:
         reason += "; " + "; ".join(notes)
     status = ResultStatus.passed if failing == 0 and rewrite is None else ResultStatus.failed
-    summary = ctx.result(repo.name, status, reason, evidence)
+    # Every failure listed on its own: the summary only repeats them (counted once by reports).
+    listed = failing <= MAX_LISTED and (bool(offenders) or rewrite is not None)
+    summary = ctx.result(
+        repo.name, status, reason, evidence, details={"aggregate": "true"} if listed else None
+    )
     return [summary, *([rewrite] if rewrite else []), *offenders]
 
 

@@ -54,6 +54,9 @@ class Repository(Strict):
     project: Text | None = None  # owner/name on the forge (GitLab: group/subgroup/name)
     api_url: Text | None = None  # default: https://api.github.com, https://gitlab.com/api/v4
     token_env: Text | None = None  # variable holding the API token; default GITHUB_TOKEN etc.
+    # Reviewed-by/Approved-by trailers are text anyone can write: they count as approval only
+    # when the team says its review system writes them, and every output then says so.
+    accept_trailer_approvals: bool = False
 
     @model_validator(mode="after")
     def _where(self) -> Repository:

@@ -303,12 +303,13 @@ def build_shop(path: Path) -> GitRepo:
 VERDICTS = {
     "merge ingress": "ok",
     "merge quota": "self-approved",
-    "hotfix": "directly pushed",
+    # Without a forge nobody can tell a direct push from a rebase merge: no approval evidence.
+    "hotfix": "no approval evidence",
     "merge netpol": "self-approved",
-    "merge limits": "unreviewed",
+    "merge limits": "no approval evidence",
     "squashed": "ok",
-    "rebased 1": "directly pushed",  # from trailers alone, a rebase merge looks like a push
-    "rebased 2": "directly pushed",
+    "rebased 1": "no approval evidence",
+    "rebased 2": "no approval evidence",
     "merge old-branch": "ok",
 }
 MAINLINE = list(VERDICTS)  # oldest first

@@ -167,6 +167,39 @@ def test_github_branch_protection_variants(
     assert fragment in result["shop-gitops"].reason
 
 
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        ("stale", "not the merged head"),
+        ("after-merge", "carol approved after the merge"),
+        ("bot", "renovate[bot] is a bot account"),
+    ],
+)
+def test_approvals_that_do_not_cover_the_merged_code_do_not_count(
+    shop: GitRepo, tmp_path: Path, github: RecordedForge, change: str, fragment: str
+) -> None:
+    """Pull request #14 (the squash merge) passes on carol's approval; each change makes that
+    approval one that does not cover what was merged."""
+    for route in github.routes.values():
+        route.pop("once", None)
+    (review,) = github.routes[f"GET {GH}/pulls/14/reviews"]["body"]
+    if change == "stale":
+        review["commit_id"] = "@sha:merge limits"  # an earlier commit, not the final head
+    elif change == "after-merge":
+        review["submitted_at"] = "2026-01-05T20:30:00Z"  # merged at 20:00
+    else:
+        review["user"]["login"] = "renovate[bot]"
+    root = github_instance(tmp_path / "inst", shop, github)
+    found = results(root, collect(root, NOW), NOW)
+    assert verdicts(found, shop)["squashed"] == "unreviewed"
+    (result,) = [
+        r
+        for s, r in by_check(found, "git.reviewed-changes").items()
+        if s.endswith(shop.shas["squashed"][:12])
+    ]
+    assert fragment in result.reason, result.reason
+
+
 def test_rate_limit_beyond_the_bound(shop: GitRepo, tmp_path: Path, github: RecordedForge) -> None:
     hour = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "@epoch+3600"}
     limited = {"status": 403, "headers": hour, "body": {"message": "API rate limit exceeded"}}
@@ -207,7 +240,9 @@ def test_missing_token(shop: GitRepo, tmp_path: Path, monkeypatch) -> None:
     )
     found = results(root, snapshot, NOW)
     reviewed = by_check(found, "git.reviewed-changes")["shop-gitops"]
-    assert reviewed.status is FAIL and "approvals were read from commit trailers" in reviewed.reason
+    # No fallback to trailers: evidence in error never passes, and is not judged either.
+    assert reviewed.status is ResultStatus.error, reviewed
+    assert "$GITHUB_TOKEN" in reviewed.reason and "no substitute" in reviewed.reason
     protection = by_check(found, "git.branch-protection")["shop-gitops"]
     assert protection.status is ResultStatus.error and "$GITHUB_TOKEN" in protection.reason
 

@@ -42,12 +42,13 @@ def verdicts(found, shop: GitRepo, check: str = "git.reviewed-changes") -> dict[
 
 
 def test_reviews_from_trailers(shop: GitRepo, tmp_path: Path) -> None:
-    root = make_instance(tmp_path / "inst", [shop_source(shop, tmp_path)])
+    source = shop_source(shop, tmp_path, accept_trailer_approvals=True)
+    root = make_instance(tmp_path / "inst", [source])
     found = results(root, collect(root, NOW), NOW)
     summary = by_check(found, "git.reviewed-changes")["shop-gitops"]
     assert summary.status is FAIL
     assert summary.reason.startswith("6 of 9 change(s) that reached main of shop-gitops")
-    assert "3 directly pushed, 2 self-approved, 1 unreviewed" in summary.reason
+    assert "2 self-approved, 4 no approval evidence" in summary.reason
     expected = {label: v for label, v in VERDICTS.items() if v != "ok"}
     assert verdicts(found, shop) == expected
     netpol = by_check(found, "git.reviewed-changes")[
@@ -58,12 +59,40 @@ def test_reviews_from_trailers(shop: GitRepo, tmp_path: Path) -> None:
     assert set(summary.evidence) == {"git/shop-gitops/commits", "git/shop-gitops/branch"}
 
 
+def test_trailers_are_not_approval_unless_the_repository_accepts_them(
+    shop: GitRepo, tmp_path: Path
+) -> None:
+    """A direct push carrying `Reviewed-by: Carol` is text its author wrote, not a review."""
+    root = make_instance(tmp_path / "inst", [shop_source(shop, tmp_path)])
+    found = results(root, collect(root, NOW), NOW)
+    summary = by_check(found, "git.reviewed-changes")["shop-gitops"]
+    assert summary.status is FAIL and summary.reason.startswith("9 of 9")
+    assert set(verdicts(found, shop).values()) == {"no approval evidence"}
+    one = by_check(found, "git.reviewed-changes")[f"shop-gitops@{shop.shas['squashed'][:12]}"]
+    assert "accept_trailer_approvals" in one.reason
+
+
+def test_a_pass_on_trailers_says_it_is_a_claim(tmp_path: Path) -> None:
+    repo = GitRepo.init(tmp_path / "clean")
+    repo.commit("base", "Base", ALICE, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    repo.feature(
+        "a", [("a", BOB)], merge_message="Merge a\n\n" + trailers(Approved_by=person(CAROL))
+    )
+    source = {"name": "clean", "path": str(repo.path), "since": "2026-01-01"}
+    root = make_instance(tmp_path / "inst", [{**source, "accept_trailer_approvals": True}])
+    (summary,) = by_check(results(root, collect(root, NOW), NOW), "git.reviewed-changes").values()
+    assert summary.status is PASS
+    assert "approval claimed in a commit trailer, not verified by a forge" in summary.reason
+
+
 def test_two_approvals_required(shop: GitRepo, tmp_path: Path) -> None:
     checks = [{"id": "git.reviewed-changes", "with": {"approvals": 2}}]
-    root = make_instance(tmp_path / "inst", [shop_source(shop, tmp_path)], checks)
+    source = shop_source(shop, tmp_path, accept_trailer_approvals=True)
+    root = make_instance(tmp_path / "inst", [source], checks)
     found = results(root, collect(root, NOW), NOW)
     got = verdicts(found, shop)
-    assert got["merge ingress"] == got["squashed"] == got["merge old-branch"] == "unreviewed"
+    assert got["merge ingress"] == got["squashed"] == got["merge old-branch"]
+    assert got["squashed"] == "no approval evidence"
     assert by_check(found, "git.reviewed-changes")["shop-gitops"].reason.startswith("9 of 9")
 
 
@@ -78,14 +107,12 @@ def test_all_reviewed_passes_and_bad_params_are_errors(tmp_path: Path) -> None:
         {"id": "git.branch-protection", "with": {"approvals": 0}},
     ]
     source = {"name": "clean", "path": str(repo.path), "since": "2026-01-01"}
-    root = make_instance(tmp_path / "inst", [source], checks)
+    root = make_instance(tmp_path / "inst", [{**source, "accept_trailer_approvals": True}], checks)
     found = results(root, collect(root, NOW), NOW)
     reviewed = by_check(found, "git.reviewed-changes")
     assert list(reviewed) == ["clean"] and reviewed["clean"].status is PASS
-    assert (
-        "all 1 change(s)" in reviewed["clean"].reason
-        and "1 by trailers" in reviewed["clean"].reason
-    )
+    assert "all 1 change(s)" in reviewed["clean"].reason
+    assert "1 with an approval claimed in a commit trailer" in reviewed["clean"].reason
     bad = by_check(found, "git.branch-protection")["all"]
     assert bad.status is ResultStatus.error and "approvals" in bad.reason
 
@@ -112,7 +139,8 @@ def test_force_pushed_rewrite(tmp_path: Path) -> None:
     )
     server = bare_clone(work.path, tmp_path / "server.git", work.env)
     run_git(work.path, "remote", "add", "origin", str(server), env=work.env)
-    root = make_instance(tmp_path / "inst", [{"name": "shop", "path": str(server)}])
+    source = {"name": "shop", "path": str(server), "accept_trailer_approvals": True}
+    root = make_instance(tmp_path / "inst", [source])
     first = collect(root, NOW)
     found = by_check(results(root, first, NOW), "git.reviewed-changes")
     assert found["shop"].status is PASS
@@ -131,7 +159,7 @@ def test_force_pushed_rewrite(tmp_path: Path) -> None:
     assert rewrite.status is FAIL
     assert f"since snapshot {first.name}" in rewrite.reason
     assert reviewed_head[:12] in rewrite.reason and "2 commit(s)" in rewrite.reason  # merge + b
-    assert found[f"shop@{work.shas['sneaky'][:12]}"].reason.startswith("directly pushed")
+    assert found[f"shop@{work.shas['sneaky'][:12]}"].reason.startswith("no approval evidence")
 
     # the next collection compares with the rewritten head: no new rewrite
     third_at = NOW + dt.timedelta(hours=2)
