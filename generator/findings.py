@@ -25,11 +25,18 @@ class FindingKind(StrEnum):
     unknown_practice = "unknown-practice"
     unknown_check = "unknown-check"
     invalid_check_parameter = "invalid-check-parameter"
-    failing_control = "failing-control"
+    # With --require verified: one finding per check result that fails or has no usable
+    # evidence (the root cause, at the practice line that declares the check) ...
+    failing_check = "failing-check"
     missing_evidence = "missing-evidence"
+    # ... and one per control it leaves failing or without evidence, referring to them.
+    failing_control = "failing-control"
+    unproven_control = "unproven-control"
+    # An excluded control whose proving checks fail or lack evidence: shown, never hidden.
+    excluded_evidence = "excluded-evidence"
 
 
-WARNINGS = {FindingKind.group_tag, FindingKind.expired_attestation}
+WARNINGS = {FindingKind.group_tag, FindingKind.expired_attestation, FindingKind.excluded_evidence}
 
 
 class Finding(BaseModel):
@@ -41,10 +48,33 @@ class Finding(BaseModel):
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    # For check-result findings: which result, and the in-scope controls it affects.
+    check: str | None = None
+    practice: str | None = None
+    subject: str | None = None
+    status: str | None = None
+    reason: str | None = None
+    evidence: tuple[str, ...] = ()
+    controls: tuple[str, ...] = ()
+    # For control findings: the ids of the check-result findings that cause them.
+    results: tuple[str, ...] = ()
+
+    @property
+    def result_id(self) -> str | None:
+        """practice/check@subject: how a control finding refers to a check-result finding."""
+        if self.check is None:
+            return None
+        return f"{self.practice}/{self.check}@{self.subject}"
 
     @property
     def severity(self) -> Severity:
         return Severity.warning if self.kind in WARNINGS else Severity.error
 
-    def sort_key(self) -> tuple[str, int, str, str]:
-        return (self.file or "", self.line or 0, self.kind.value, self.control or "")
+    def sort_key(self) -> tuple[str, int, str, str, str]:
+        return (
+            self.file or "",
+            self.line or 0,
+            self.kind.value,
+            self.control or "",
+            self.result_id or "",
+        )

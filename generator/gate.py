@@ -12,6 +12,7 @@ from generator.findings import Finding, FindingKind
 from generator.library import Library
 from generator.models.common import split_ref
 from generator.report import Report, Status
+from generator.results import CheckResult, ResultStatus, root_causes
 from generator.tags import TagKind, TagResolver
 
 
@@ -100,9 +101,43 @@ def gate_findings(
     page_names = {page.path for page in library.pages}
     for pid in sorted(library.practices):
         loaded = library.practices[pid]
+        keys: dict[str, int] = {}
+        for i, check in enumerate(loaded.model.checks):
+            if check.key in keys:
+                line, col = loaded.marks.locate(("checks", i, "name" if check.name else "id"))
+                add(
+                    Finding(
+                        kind=FindingKind.duplicate_id,
+                        message=(
+                            f"practice {pid} uses check {check.key!r} twice; give each use a "
+                            "`name:` so proven_by can tell them apart"
+                        ),
+                        file=loaded.file,
+                        line=line,
+                        column=col,
+                    )
+                )
+            keys.setdefault(check.key, i)
         for i, sat in enumerate(loaded.model.satisfies):
             line, col = loaded.marks.locate(("satisfies", i, "control"))
             add(_reference(library, sat.control, loaded.file, line, col))
+            for j, key in enumerate(sat.proven_by):
+                if key not in keys:
+                    line, col = loaded.marks.locate(("satisfies", i, "proven_by", j))
+                    known = ", ".join(keys) or "none"
+                    add(
+                        Finding(
+                            kind=FindingKind.unknown_check,
+                            control=sat.control,
+                            message=(
+                                f"{sat.control} is proven_by {key!r}, which is not a check of "
+                                f"practice {pid} (its checks: {known})"
+                            ),
+                            file=loaded.file,
+                            line=line,
+                            column=col,
+                        )
+                    )
         for i, page in enumerate(loaded.model.docs):
             if page not in page_names:
                 line, col = loaded.marks.locate(("docs", i))
@@ -223,6 +258,84 @@ def gate_findings(
                     )
                 )
 
+    findings.extend(evidence_findings(library, report, require))
+    return sorted(set(findings), key=Finding.sort_key)
+
+
+def _check_line(
+    library: Library, practice: str, key: str
+) -> tuple[str | None, int | None, int | None]:
+    """The practice file, line and column that declare the check KEY."""
+    loaded = library.practices.get(practice)
+    if loaded is None:
+        return None, None, None
+    for i, check in enumerate(loaded.model.checks):
+        if check.key == key:
+            line, col = loaded.marks.locate(("checks", i, "id"))
+            return loaded.file, line, col
+    return loaded.file, None, None
+
+
+def _identity(r: CheckResult) -> tuple[str, str, str, str | None]:
+    return (r.practice, r.key, r.subject, r.environment)
+
+
+def evidence_findings(library: Library, report: Report, require: Requirement) -> list[Finding]:
+    """Unmapped controls; with --require verified every failing or unusable proving result (the
+    root cause, once) and every control it affects; excluded controls with bad proof (warnings)."""
+    out: list[Finding] = []
+    # Results by identity (a result is unhashable: it holds lists).
+    results: dict[tuple[str, str, str, str | None], CheckResult] = {}
+    affected: dict[tuple[str, str, str, str | None], list[str]] = {}
+    for fw in report.frameworks:
+        for control in fw.controls:
+            if control.status is Status.excluded:
+                if control.excluded_evidence is not None:
+                    out.append(
+                        Finding(
+                            kind=FindingKind.excluded_evidence,
+                            control=control.ref,
+                            message=(
+                                f"{control.ref} {control.title} is excluded, but its proving "
+                                f"checks do not pass: {control.excluded_evidence}"
+                            ),
+                            file=control.file,
+                            line=control.line,
+                        )
+                    )
+                continue
+            for r in root_causes(control.results):
+                if r.status is not ResultStatus.passed:
+                    results[_identity(r)] = r
+                    affected.setdefault(_identity(r), []).append(control.ref)
+    by_result: dict[tuple[str, str, str, str | None], Finding] = {}
+    if require is Requirement.verified:
+        for ident, controls in affected.items():
+            r = results[ident]
+            file, line, col = _check_line(library, r.practice, r.key)
+            failed = r.status is ResultStatus.failed
+            what = "fails" if failed else f"is {r.status}"
+            shown = ", ".join(controls[:5]) + (
+                f" and {len(controls) - 5} more" if len(controls) > 5 else ""
+            )
+            by_result[ident] = Finding(
+                kind=FindingKind.failing_check if failed else FindingKind.missing_evidence,
+                message=(
+                    f"{r.key} of practice {r.practice} {what} on {r.subject}: {r.reason} "
+                    f"(affects {len(controls)} control(s): {shown})"
+                ),
+                file=file,
+                line=line,
+                column=col,
+                check=r.key,
+                practice=r.practice,
+                subject=r.subject,
+                status=r.status.value,
+                reason=r.reason,
+                evidence=tuple(r.evidence),
+                controls=tuple(controls),
+            )
+        out.extend(by_result.values())
     for fw in report.frameworks:
         for control in fw.controls:
             kind = None
@@ -231,15 +344,24 @@ def gate_findings(
             elif require is Requirement.verified and control.status is Status.failing:
                 kind = FindingKind.failing_control
             elif require is Requirement.verified and control.status is Status.no_evidence:
-                kind = FindingKind.missing_evidence
-            if kind is not None:
-                add(
-                    Finding(
-                        kind=kind,
-                        control=control.ref,
-                        message=f"{control.ref} {control.title}: {control.reason}",
-                        file=control.file,
-                        line=control.line,
-                    )
+                kind = FindingKind.unproven_control
+            if kind is None:
+                continue
+            causes = [by_result[i] for i in map(_identity, control.results) if i in by_result]
+            ids = tuple(sorted({f.result_id for f in causes if f.result_id}))
+            message = f"{control.ref} {control.title}: {control.reason}"
+            if ids:
+                message = (
+                    f"{control.ref} {control.title}: {control.status} because of " + "; ".join(ids)
                 )
-    return sorted(set(findings), key=Finding.sort_key)
+            out.append(
+                Finding(
+                    kind=kind,
+                    control=control.ref,
+                    message=message,
+                    file=control.file,
+                    line=control.line,
+                    results=ids,
+                )
+            )
+    return out

@@ -38,13 +38,16 @@ def evaluate(library: Library, snapshot: Snapshot | None, as_of: dt.datetime) ->
                     CheckResult(
                         practice=pid,
                         check=ref.id,
+                        name=ref.name or "",
                         subject="all",
                         status=ResultStatus.not_collected,
                         reason="no evidence snapshot; run `evidoc collect`",
                     )
                 )
                 continue
-            ctx = CheckContext(library, snapshot, dict(ref.with_), pid, ref.id, as_of)
+            ctx = CheckContext(
+                library, snapshot, dict(ref.with_), pid, ref.id, as_of, name=ref.name or ""
+            )
             results.extend(check(ctx))
     info = None
     if snapshot is not None:

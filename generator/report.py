@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from generator.library import Library
 from generator.models import Attestation, Exclusion, Relationship
-from generator.results import CheckResult, Results, ResultStatus, SnapshotInfo
+from generator.results import CheckResult, Results, SnapshotInfo
+from generator.status import Proof, Status, control_status, excluded_evidence
 from generator.tags import TagKind, TagResolver
 
-
-class Status(StrEnum):
-    verified = "verified"
-    failing = "failing"
-    no_evidence = "no-evidence"
-    documented = "documented"
-    excluded = "excluded"
-    unmapped = "unmapped"
+__all__ = ["STATUS_ORDER", "ControlReport", "FrameworkReport", "Report", "Status", "build_report"]
 
 
 STATUS_ORDER = [
@@ -41,6 +34,7 @@ class PracticeLink(BaseModel):
     relationship: Relationship
     note: str | None = None
     has_checks: bool = False
+    proven_by: list[str] = []  # the practice's checks that prove this control
 
 
 class ControlReport(BaseModel):
@@ -57,7 +51,9 @@ class ControlReport(BaseModel):
     pages: list[str] = []
     exclusion: Exclusion | None = None
     attestations: list[Attestation] = []
-    results: list[CheckResult] = []
+    results: list[CheckResult] = []  # of the checks that prove this control, by any mapping
+    # An excluded control whose proving checks fail or lack evidence: why (never hidden).
+    excluded_evidence: str | None = None
     file: str | None = None
     line: int | None = None
 
@@ -109,21 +105,6 @@ def page_tags(library: Library) -> dict[str, list[str]]:
     return out
 
 
-def _practice_status(results: list[CheckResult]) -> tuple[Status, str]:
-    if not results:
-        return Status.no_evidence, "no check result: evidence was not collected"
-    failed = [r for r in results if r.status is ResultStatus.failed]
-    if failed:
-        return Status.failing, f"{len(failed)} check result(s) fail: {failed[0].reason}"
-    missing = [r for r in results if r.status is not ResultStatus.passed]
-    if missing:
-        return (
-            Status.no_evidence,
-            f"{len(missing)} check result(s) {missing[0].status}: {missing[0].reason}",
-        )
-    return Status.verified, f"{len(results)} check result(s) pass"
-
-
 def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
     pages = page_tags(library)
     by_control: dict[str, list[PracticeLink]] = defaultdict(list)
@@ -137,16 +118,12 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                     relationship=sat.relationship,
                     note=sat.note,
                     has_checks=bool(practice.checks),
+                    proven_by=list(sat.proven_by),
                 )
             )
-    by_practice: dict[str, list[CheckResult]] = defaultdict(list)
+    by_check: dict[tuple[str, str], list[CheckResult]] = defaultdict(list)
     for result in results.results:
-        by_practice[result.practice].append(result)
-    practice_state = {
-        pid: _practice_status(by_practice.get(pid, []))
-        for pid, p in library.practices.items()
-        if p.model.checks
-    }
+        by_check[(result.practice, result.key)].append(result)
     exclusions: dict[str, Exclusion] = {}
     if library.scope is not None:
         for ex in library.scope.model.exclusions:
@@ -171,15 +148,25 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
         for cid, entry in lf.controls.items():
             ref = f"{fid}:{cid}"
             links = by_control.get(ref, [])
-            control_results = [r for link in links for r in by_practice.get(link.id, [])]
-            status, reason = _status(
-                ref,
-                links,
+            proofs = [
+                Proof(
+                    practice=link.id,
+                    relationship=link.relationship,
+                    checks=link.proven_by,
+                    results=[r for key in link.proven_by for r in by_check.get((link.id, key), [])],
+                )
+                for link in links
+                if link.proven_by
+            ]
+            control_results = [r for p in proofs for r in p.results]
+            status, reason = control_status(
+                proofs,
+                [link.id for link in links],
                 pages.get(ref, []),
                 attested.get(ref, []),
                 exclusions.get(ref),
-                practice_state,
             )
+            hidden = excluded_evidence(proofs) if status is Status.excluded else None
             controls.append(
                 ControlReport(
                     framework=fid,
@@ -194,6 +181,7 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                     exclusion=exclusions.get(ref),
                     attestations=attested.get(ref, []),
                     results=control_results,
+                    excluded_evidence=hidden[1] if hidden else None,
                     file=lf.file,
                     line=lf.line_of(cid),
                 )
@@ -213,30 +201,3 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
             )
         )
     return Report(as_of=as_of, snapshot=results.snapshot, frameworks=frameworks)
-
-
-def _status(
-    ref: str,
-    links: list[PracticeLink],
-    pages: list[str],
-    attestations: list[Attestation],
-    exclusion: Exclusion | None,
-    practice_state: dict[str, tuple[Status, str]],
-) -> tuple[Status, str]:
-    if exclusion is not None:
-        return Status.excluded, exclusion.justification
-    checked = [practice_state[link.id] for link in links if link.id in practice_state]
-    if checked:
-        for wanted in (Status.failing, Status.no_evidence):
-            hit = next((reason for status, reason in checked if status is wanted), None)
-            if hit is not None:
-                return wanted, hit
-        return Status.verified, "every check of its practices passes on fresh evidence"
-    if links:
-        names = ", ".join(link.id for link in links)
-        return Status.documented, f"met by {names}; no automated check"
-    if pages:
-        return Status.documented, f"described in {', '.join(pages)}; no automated check"
-    if attestations:
-        return Status.documented, f"attested by {attestations[0].attested_by}"
-    return Status.unmapped, "in scope, but neither mapped by a practice or page nor excluded"

@@ -101,6 +101,7 @@ statement: Production runs in its own cluster.
 satisfies:
   - control: demo-iso:A.1
     relationship: equivalent
+    proven_by: [test.namespaces]
 checks:
   - id: test.namespaces
 docs: [environments.md]

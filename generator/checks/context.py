@@ -29,6 +29,7 @@ class CheckContext:
     practice: str
     check: str
     as_of: dt.datetime
+    name: str = ""
 
     def read(self, item_id: str) -> EvidenceRead:
         return self.snapshot.get(item_id, self.as_of)
@@ -45,6 +46,7 @@ class CheckContext:
         return CheckResult(
             practice=self.practice,
             check=self.check,
+            name=self.name,
             subject=subject,
             environment=environment,
             status=status,

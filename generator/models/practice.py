@@ -21,13 +21,22 @@ class Satisfies(Strict):
     control: ControlRef
     relationship: Relationship = Relationship.intersects
     note: Text | None = None
+    # The checks of this practice (by name, else id) that prove this control. Without them the
+    # mapping carries no automated proof, however many checks the practice runs.
+    proven_by: list[Slug] = []
 
 
 class CheckRef(Strict):
     id: Slug
+    # Tells two uses of one check apart (other parameters); `proven_by` names it by this.
+    name: Slug | None = None
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
 
     model_config = Strict.model_config | {"populate_by_name": True}
+
+    @property
+    def key(self) -> str:
+        return self.name or self.id
 
 
 class Practice(Strict):

@@ -94,6 +94,7 @@ class ControlView:
     group: str
     status: str
     reason: str
+    excluded_evidence: str | None
     practices: list[PracticeLink]
     pages: list[str]
     exclusion: Exclusion | None
@@ -235,6 +236,7 @@ def _control(
         group=group,
         status=c.status.value,
         reason=c.reason,
+        excluded_evidence=c.excluded_evidence,
         practices=list(c.practices),
         pages=list(c.pages),
         exclusion=c.exclusion,

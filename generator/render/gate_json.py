@@ -23,6 +23,21 @@ def render(result: GateResult) -> str:
                 "line": f.line,
                 "column": f.column,
                 "message": f.message,
+                **(
+                    {
+                        "result": f.result_id,
+                        "check": f.check,
+                        "practice": f.practice,
+                        "subject": f.subject,
+                        "status": f.status,
+                        "reason": f.reason,
+                        "evidence": list(f.evidence),
+                        "controls": list(f.controls),
+                    }
+                    if f.check is not None
+                    else {}
+                ),
+                **({"results": list(f.results)} if f.results else {}),
             }
             for f in result.findings
         ],

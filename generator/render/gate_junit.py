@@ -12,8 +12,10 @@ from generator.report import Status
 
 def render(result: GateResult) -> str:
     by_control: dict[str | None, list[Finding]] = defaultdict(list)
+    by_result = {f.result_id: f for f in result.findings if f.result_id is not None}
     for f in result.findings:
-        by_control[f.control].append(f)
+        if f.result_id is None:
+            by_control[f.control].append(f)
     suites = ET.Element("testsuites", name="evidoc check")
     for fw in result.report.frameworks:
         suite = ET.SubElement(suites, "testsuite", name=fw.id)
@@ -30,7 +32,14 @@ def render(result: GateResult) -> str:
                 failure = ET.SubElement(
                     case, "failure", type=errors[0].kind.value, message=errors[0].message
                 )
-                failure.text = "\n".join(f"[{f.kind.value}] {f.message}" for f in errors)
+                lines = []
+                for f in errors:
+                    lines.append(f"[{f.kind.value}] {f.message}")
+                    # The failing results themselves, so the test report says what to fix.
+                    for rid in f.results:
+                        cause = by_result[rid]
+                        lines.append(f"  [{cause.kind.value}] {cause.message}")
+                failure.text = "\n".join(lines)
             elif c.status is Status.excluded:
                 skipped += 1
                 ET.SubElement(case, "skipped", message=f"excluded: {c.reason}")
@@ -42,7 +51,9 @@ def render(result: GateResult) -> str:
     general = [
         f
         for f in result.findings
-        if f.severity is Severity.error and not _in_scope_control(result, f.control)
+        if f.severity is Severity.error
+        and f.result_id is None
+        and not _in_scope_control(result, f.control)
     ]
     suite = ET.SubElement(suites, "testsuite", name="references")
     suite.set("tests", str(max(1, len(general))))

@@ -16,6 +16,11 @@ _HELP = {
     FindingKind.group_tag: "A docs-page tag names a group of controls, not a control.",
     FindingKind.expired_exclusion: "An exclusion has passed its expiry date.",
     FindingKind.duplicate_id: "An id is defined twice.",
+    FindingKind.failing_check: "A check that proves in-scope controls fails.",
+    FindingKind.missing_evidence: "A check that proves in-scope controls has no usable evidence.",
+    FindingKind.failing_control: "An in-scope control has a failing proving check.",
+    FindingKind.unproven_control: "An in-scope control's proving checks lack usable evidence.",
+    FindingKind.excluded_evidence: "An excluded control's proving checks fail or lack evidence.",
 }
 
 
@@ -49,8 +54,21 @@ def render(result: GateResult) -> str:
                     }
                 }
             ]
+        props: dict[str, object] = {}
         if f.control:
-            entry["properties"] = {"control": f.control}
+            props["control"] = f.control
+        if f.check is not None:
+            props.update(
+                check=f.check,
+                practice=f.practice,
+                subject=f.subject,
+                evidence=list(f.evidence),
+                controls=list(f.controls),
+            )
+        if f.results:
+            props["results"] = list(f.results)
+        if props:
+            entry["properties"] = props
         results.append(entry)
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -7,8 +7,11 @@ import io
 from rich.console import Console
 from rich.table import Table
 
+from generator.findings import FindingKind
 from generator.render.gate_result import GateResult
 from generator.report import STATUS_ORDER
+
+CAUSED = {FindingKind.failing_control, FindingKind.unproven_control}
 
 
 def render(result: GateResult, *, color: bool = False, width: int = 120) -> str:
@@ -24,14 +27,30 @@ def render(result: GateResult, *, color: bool = False, width: int = 120) -> str:
     totals = result.report.totals()
     table.add_row("all", *(str(totals[s]) for s in STATUS_ORDER), str(sum(totals.values())))
     console.print(table)
+
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    # One block per root cause (a failing or unusable check result) with the controls it
+    # affects; control findings that only repeat such a cause are counted, not repeated.
+    summarised = 0
     for f in result.findings:
         where = ":".join(str(p) for p in (f.file, f.line, f.column) if p is not None)
-        console.print(
-            f"{where}: {f.severity.value}: [{f.kind.value}] {f.message}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+        if f.results and f.kind in CAUSED:
+            summarised += 1
+            continue
+        if f.check is None:
+            say(f"{where}: {f.severity.value}: [{f.kind.value}] {f.message}")
+            continue
+        what = "fails" if f.kind is FindingKind.failing_check else f"is {f.status}"
+        say(f"{where}: {f.severity.value}: [{f.kind.value}] {f.check} of {f.practice} {what}")
+        say(f"    subject:  {f.subject}")
+        say(f"    reason:   {f.reason}")
+        if f.evidence:
+            say(f"    evidence: {', '.join(f.evidence)}")
+        say(f"    affects {len(f.controls)} control(s): {', '.join(f.controls)}")
+    if summarised:
+        say(f"{summarised} control(s) failing or without evidence because of the results above")
     errors = len(result.errors)
     warnings = len(result.findings) - errors
     verdict = "PASS" if result.ok else "FAIL"

@@ -137,7 +137,9 @@ def write_instance(
             "title": check,
             "owner": "Platform team",
             "statement": f"Proved by {check}.",
-            "satisfies": [{"control": control_of(check), "relationship": "equivalent"}],
+            "satisfies": [
+                {"control": control_of(check), "relationship": "equivalent", "proven_by": [check]}
+            ],
             "checks": [ref],
         }
         (root / f"controls/practices/p{i + 1}.yaml").write_text(yaml.safe_dump(practice))

@@ -115,8 +115,8 @@ class Production:
 
 def _volume_findings(
     reader: Reader, topo: Topology, n: Deployment, prod_deps: list[Deployment], prod: Production
-) -> list[str]:
-    found = []
+) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
     cluster = n.cluster
     scope = (
         _scope(topo, cluster, prod_deps)
@@ -132,24 +132,28 @@ def _volume_findings(
         if not n.owns(pvc):
             continue
         label = f"PVC {pvc.get('namespace')}/{pvc.get('name')}"
+        at = f"{pvc.get('namespace')}/PersistentVolumeClaim/{pvc.get('name')}"
         pv = pvs.get(pvc.get("volumeName")) or {}
         handle = (pv.get("csi") or {}).get("volumeHandle")
         if handle and handle in prod.volumes:
-            found.append(f"{label} uses the production {prod.volumes[handle]}")
+            found.append((at, f"{label} uses the production {prod.volumes[handle]}"))
         src = pvc.get("dataSourceRef") or pvc.get("dataSource")
         if not src:
             continue
         kind, name = src.get("kind"), src.get("name")
         ns = src.get("namespace") or pvc.get("namespace")
         if scope and ns in scope:
-            found.append(f"{label} was made from {kind} {ns}/{name}, which is production's")
+            found.append((at, f"{label} was made from {kind} {ns}/{name}, which is production's"))
             continue
         if kind == "VolumeSnapshot":
             snap = snaps.get((ns, name))
             if snap is None:
                 found.append(
-                    f"{label} was restored from VolumeSnapshot {ns}/{name}, which no longer "
-                    "exists, so its origin cannot be shown"
+                    (
+                        at,
+                        f"{label} was restored from VolumeSnapshot {ns}/{name}, which no longer "
+                        "exists, so its origin cannot be shown",
+                    )
                 )
                 continue
             content = contents.get(snap.get("boundVolumeSnapshotContentName")) or {}
@@ -160,10 +164,16 @@ def _volume_findings(
             hit = next((h for h in handles if h and h in prod.snapshots), None)
             volume = (content.get("source") or {}).get("volumeHandle")
             if hit:
-                found.append(f"{label} was restored from the production {prod.snapshots[hit]}")
+                found.append(
+                    (at, f"{label} was restored from the production {prod.snapshots[hit]}")
+                )
             elif volume and volume in prod.volumes:
                 found.append(
-                    f"{label} was restored from a snapshot of the production {prod.volumes[volume]}"
+                    (
+                        at,
+                        f"{label} was restored from a snapshot of the production "
+                        f"{prod.volumes[volume]}",
+                    )
                 )
         elif kind == "PersistentVolumeClaim":
             source_pvc = next(
@@ -177,12 +187,14 @@ def _volume_findings(
             source_pv = pvs.get((source_pvc or {}).get("volumeName")) or {}
             volume = (source_pv.get("csi") or {}).get("volumeHandle")
             if volume and volume in prod.volumes:
-                found.append(f"{label} was cloned from the production {prod.volumes[volume]}")
+                found.append((at, f"{label} was cloned from the production {prod.volumes[volume]}"))
     return found
 
 
-def _value_findings(reader: Reader, n: Deployment, prod: Production) -> tuple[list[str], int]:
-    found = []
+def _value_findings(
+    reader: Reader, n: Deployment, prod: Production
+) -> tuple[list[tuple[str, str]], int]:
+    found: list[tuple[str, str]] = []
     compared = 0
     for kind, resource in (("Secret", "secrets"), ("ConfigMap", "configmaps")):
         objs = [o for o in reader.items(n.cluster, resource) if n.owns(o)]
@@ -191,9 +203,12 @@ def _value_findings(reader: Reader, n: Deployment, prod: Production) -> tuple[li
             for label, pkind, psensitive in prod.values.get(v["hmac"], []):
                 sensitive = psensitive or bool(SENSITIVE.search(key))
                 if kind == "Secret" or pkind == "Secret" or sensitive:
+                    ns, name = obj.get("namespace"), obj.get("name")
                     found.append(
-                        f"{kind} {obj.get('namespace')}/{obj.get('name')}[{key}] has the value of "
-                        f"production {label}"
+                        (
+                            f"{ns}/{kind}/{name}[{key}]",
+                            f"{kind} {ns}/{name}[{key}] has the value of production {label}",
+                        )
                     )
                     break
     return found, compared
@@ -201,9 +216,10 @@ def _value_findings(reader: Reader, n: Deployment, prod: Production) -> tuple[li
 
 def _endpoint_findings(
     reader: Reader, n: Deployment, hosts: list[str]
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[tuple[str, str]], list[str]]:
     """Findings, and the hosts the collector was not told to search for."""
-    found, unsearched = [], set()
+    found: list[tuple[str, str]] = []
+    unsearched: set[str] = set()
     resources = [("Secret", "secrets"), ("ConfigMap", "configmaps")]
     resources += [("workload", r) for r in ("deployments", "statefulsets", "daemonsets")]
     for kind, resource in resources:
@@ -213,17 +229,33 @@ def _endpoint_findings(
         for obj in data.get("items") or []:
             if not n.owns(obj):
                 continue
-            where = f"{obj.get('namespace')}/{obj.get('name')}"
+            ns, name = obj.get("namespace"), obj.get("name")
+            where = f"{ns}/{name}"
             if kind == "workload":
                 for h in obj.get("endpoints") or []:
                     if h in hosts:
-                        found.append(f"{where} has an environment value naming {h}")
+                        found.append(
+                            (
+                                f"{ns}/{resource}/{name}",
+                                f"{where} has an environment value naming {h}",
+                            )
+                        )
                 continue
             for key, v in (obj.get("keys") or {}).items():
                 for h in v.get("endpoints") or []:
                     if h in hosts:
-                        found.append(f"{kind} {where}[{key}] names {h}")
+                        found.append(
+                            (f"{ns}/{kind}/{name}[{key}]", f"{kind} {where}[{key}] names {h}")
+                        )
     return found, sorted(unsearched)
+
+
+def _by_object(findings: list[tuple[str, str]]) -> dict[str, str]:
+    """Object -> everything found about it, in the order found."""
+    grouped: dict[str, list[str]] = {}
+    for at, text in findings:
+        grouped.setdefault(at, []).append(text)
+    return {at: "; ".join(texts) for at, texts in grouped.items()}
 
 
 def check_no_production_data(ctx: CheckContext) -> list[CheckResult]:
@@ -275,16 +307,17 @@ def check_no_production_data(ctx: CheckContext) -> list[CheckResult]:
         endpoints, unsearched = _endpoint_findings(reader, n, hosts) if hosts else ([], [])
         findings = [*volumes, *values, *endpoints]
         if findings:
-            results.append(
+            # One result per object found, so a gate names exactly what to clean up.
+            results.extend(
                 ctx.result(
-                    subject,
+                    at,
                     ResultStatus.failed,
-                    f"production data in {n.name}: "
-                    + "; ".join(findings[:6])
-                    + (f"; and {len(findings) - 6} more" if len(findings) > 6 else ""),
+                    f"production data in {n.name}: {text}",
                     ids,
                     n.cluster.environment,
+                    details={"deployment": n.name},
                 )
+                for at, text in _by_object(findings).items()
             )
         elif unsearched:
             results.append(

@@ -30,6 +30,7 @@ class ControlView:
     practices: list[Link]
     pages: list[Link]
     checks: str | None
+    problems: list[str]  # proving results that do not pass: "check on subject: reason"
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,13 @@ class Row:
 
 def control_view(site: Site, here: str, c: ControlReport, summary: str | None) -> ControlView:
     practices = [
-        Link(p.title, relative(here, site.layout.practice(p.id)), p.relationship.value, p.note)
+        Link(
+            p.title,
+            relative(here, site.layout.practice(p.id)),
+            p.relationship.value
+            + (f"; proven by {', '.join(p.proven_by)}" if p.proven_by else "; no proving check"),
+            p.note,
+        )
         for p in c.practices
     ]
     pages = [Link(site.pages.get(p, p), site.page_link(here, p)) for p in c.pages]
@@ -53,8 +60,13 @@ def control_view(site: Site, here: str, c: ControlReport, summary: str | None) -
     if c.results:
         counts = Counter(r.status.value for r in c.results)
         checks = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    problems = [
+        f"{r.key} on {r.subject} ({r.status.value}): {r.reason}"
+        for r in c.results
+        if r.status.value != "pass"
+    ]
     anchor = site.control_anchor(c.framework, c.id)
-    return ControlView(c, anchor, summary, practices, pages, checks)
+    return ControlView(c, anchor, summary, practices, pages, checks, problems)
 
 
 def rows(site: Site, fw: FrameworkReport, here: str) -> list[Row]:
