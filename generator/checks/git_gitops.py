@@ -126,25 +126,96 @@ def _judge_source(
                 evidence,
             )
         wanted = default
+    how = f"followed at {repo.branch!r}"
     if wanted != repo.branch:
-        return Outcome(
-            ResultStatus.failed,
-            f"{url} is followed at {wanted!r}, not at {repo.name}'s protected branch "
-            f"{repo.branch!r}",
-            evidence,
-        )
+        pinned = _pin_on_branch(ctx, repo, wanted)
+        if pinned is None:
+            return Outcome(
+                ResultStatus.failed,
+                f"{url} is followed at {wanted!r}, not at {repo.name}'s protected branch "
+                f"{repo.branch!r}",
+                evidence,
+            )
+        status, how = pinned
+        if status is not ResultStatus.passed:
+            return Outcome(status, f"{url} is {how}", evidence)
     verdict = evaluate_protection(ctx, repo, n)
     evidence += verdict.evidence
+    local = _local_note(ctx, repo)
     if verdict.status is ResultStatus.passed:
         return Outcome(
             ResultStatus.passed,
-            f"{url} is followed at {repo.branch!r}, which is protected ({verdict.reason})",
+            f"{url} is {how}, which is protected ({verdict.reason}){local}",
             evidence,
         )
     return Outcome(
         verdict.status,
-        f"{url} is followed at {repo.branch!r}, but its protection does not hold: {verdict.reason}",
+        f"{url} is {how}, but its protection does not hold: {verdict.reason}{local}",
         evidence,
+    )
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _pin_on_branch(
+    ctx: CheckContext, repo: Repository, wanted: str
+) -> tuple[ResultStatus, str] | None:
+    """A tag or commit pin: (passed, how) when the collected evidence shows it on the protected
+    branch, (not-collected, why) when it cannot tell, None when it is another branch."""
+    branch = ctx.read(f"git/{repo.name}/branch")
+    data = branch.data if branch.usable and isinstance(branch.data, dict) else {}
+    tags = data.get("tags_on_branch") or {}
+    name = wanted.removeprefix("refs/tags/")
+    if name in tags:
+        return (
+            ResultStatus.passed,
+            f"pinned to tag {name!r} ({str(tags[name])[:12]}), reachable from {repo.branch!r}",
+        )
+    sha = wanted.lower()
+    if 7 <= len(sha) <= 64 and set(sha) <= _HEX:
+        commits = ctx.read(f"git/{repo.name}/commits")
+        known = [data.get("head") or "", *[str(t) for t in tags.values()]]
+        if commits.usable and isinstance(commits.data, dict):
+            known += [str(c.get("sha")) for c in commits.data.get("commits") or []]
+        if any(k.startswith(sha) for k in known if k):
+            return (
+                ResultStatus.passed,
+                f"pinned to commit {sha[:12]}, which is on {repo.branch!r}",
+            )
+        return (
+            ResultStatus.not_collected,
+            f"pinned to commit {sha[:12]}, which the evidence of {repo.name} does not show on "
+            f"{repo.branch!r} (only the audit period's commits and tagged ones are recorded)",
+        )
+    if wanted.startswith("refs/tags/"):
+        if "tags_on_branch" not in data:
+            return (
+                ResultStatus.not_collected,
+                f"pinned to tag {name!r}; the evidence of {repo.name} does not record its tags "
+                "(collect again)",
+            )
+        return (
+            ResultStatus.failed,
+            f"pinned to tag {name!r}, which is not a tag reachable from {repo.branch!r}",
+        )
+    return None
+
+
+def _local_note(ctx: CheckContext, repo: Repository) -> str:
+    """For a `path:` repository: what was audited, the local branch, and how it compares with
+    its remote-tracking branch at the clone's last fetch."""
+    if not repo.path:
+        return ""
+    read = ctx.read(f"git/{repo.name}/branch")
+    tracking = read.data.get("remote_tracking") if read.usable else None
+    if not isinstance(tracking, dict):
+        return f"; audited the local clone {repo.path}, which has no remote-tracking branch"
+    if tracking.get("same"):
+        return f"; audited the local clone {repo.path}, level with {tracking.get('ref')}"
+    return (
+        f"; audited the local clone {repo.path}, which differs from {tracking.get('ref')} "
+        f"({str(tracking.get('head'))[:12]}) as of its last fetch"
     )
 
 
@@ -254,12 +325,16 @@ def check(ctx: CheckContext) -> list[CheckResult]:
                     continue
                 if ref.get("branch") or not ref:
                     outcomes = [_judge_source(ctx, index, url, ref.get("branch"), n, "master")]
+                elif ref.get("commit") or ref.get("tag"):
+                    pin = str(ref.get("commit") or f"refs/tags/{ref.get('tag')}")
+                    outcomes = [_judge_source(ctx, index, url, pin, n, "master")]
                 else:
                     pinned = ", ".join(f"{k} {v}" for k, v in sorted(ref.items()))
                     outcomes = [
                         Outcome(
                             ResultStatus.failed,
-                            f"{url} is pinned to {pinned}, not followed at a protected branch",
+                            f"{url} is pinned to {pinned} (a semver range or name), not to a "
+                            "protected branch, a tag on it or a commit on it",
                             [],
                         )
                     ]

@@ -7,7 +7,7 @@ are no substitute. `Reviewed-by:` / `Approved-by:` trailers count only where the
 `accept_trailer_approvals: true`, and every result that rests on them says so.
 The authors of a change are the pull request's author, or for a merge commit every author (and
 co-author) of the commits it brought in, or for any other commit its author and co-authors.
-A history rewrite of the branch since the previous snapshot also fails the check.
+A rewrite of the branch that any snapshot of the period saw also fails the check.
 """
 
 from __future__ import annotations
@@ -227,6 +227,9 @@ def _verdict(
     commit: dict[str, Any], view: ForgeView | None, trailers_ok: bool, n: int
 ) -> tuple[str, str, str]:
     """(verdict, why, what the approval rests on) for one change."""
+    if (commit.get("merged") or {}).get("complete") is False:
+        # Its authors are not all known, so no approval can be shown to be by someone else.
+        return NONE, "the commits this merge brought in were not all read", ""
     changes = view.by_commit.get(commit["sha"]) if view is not None else None
     if changes:
         kind, how = _forge_verdict(changes, n)
@@ -272,27 +275,39 @@ def _describe(commit: dict[str, Any]) -> str:
     )
 
 
-def _rewrite(ctx: CheckContext, repo: Repository, branch: dict[str, Any], ev: list[str]):
+def _rewrites(
+    ctx: CheckContext, repo: Repository, branch: dict[str, Any], ev: list[str]
+) -> list[CheckResult]:
+    """A failing result for every rewrite of the branch in the period that a snapshot saw."""
+    seen: dict[str, dict[str, Any]] = {}
     previous = branch.get("previous") or {}
-    if previous.get("on_branch") is not False:
-        return None
-    dropped = previous.get("dropped") or []
-    more = "+" if previous.get("dropped_truncated") else ""
-    what = (
-        f"{len(dropped)}{more} commit(s) that were on it are gone: "
-        + ", ".join(short(s) for s in dropped[:20])
-        + (" ..." if len(dropped) > 20 else "")
-        if dropped
-        else previous.get("detail", "it is not an ancestor of the current head")
-    )
-    return ctx.result(
-        f"{repo.name}@{short(previous.get('head') or '')}",
-        ResultStatus.failed,
-        f"the history of {branch.get('branch')} was rewritten (force push) since snapshot "
-        f"{previous.get('snapshot')}: its head then, {short(previous.get('head') or '')}, is no "
-        f"longer on the branch; {what}",
-        ev,
-    )
+    if previous.get("on_branch") is False and previous.get("head"):
+        seen[previous["head"]] = previous
+    for rewrite in branch.get("rewrites_in_period") or []:
+        if isinstance(rewrite, dict) and rewrite.get("head"):
+            seen.setdefault(rewrite["head"], rewrite)
+    out = []
+    for old, rewrite in seen.items():
+        dropped = rewrite.get("dropped") or []
+        more = "+" if rewrite.get("dropped_truncated") else ""
+        what = (
+            f"{len(dropped)}{more} commit(s) that were on it are gone: "
+            + ", ".join(short(s) for s in dropped[:20])
+            + (" ..." if len(dropped) > 20 else "")
+            if dropped
+            else rewrite.get("detail", "it is not an ancestor of the current head")
+        )
+        out.append(
+            ctx.result(
+                f"{repo.name}@{short(old)}",
+                ResultStatus.failed,
+                f"the history of {branch.get('branch')} was rewritten (force push) in the "
+                f"period: the head snapshot {rewrite.get('snapshot')} audited, {short(old)}, is "
+                f"no longer on the branch; {what}",
+                ev,
+            )
+        )
+    return out
 
 
 def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult]:
@@ -359,7 +374,7 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     )
     total = len(commits)
     failing = total - counts[OK]
-    rewrite = _rewrite(ctx, repo, branch, evidence)
+    rewrites = _rewrites(ctx, repo, branch, evidence)
     if failing == 0:
         ways = "; ".join(f"{v} {k}" for k, v in sorted(how_counts.items()))
         reason = (
@@ -376,17 +391,17 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
         )
         if failing > MAX_LISTED:
             reason += f" (the first {MAX_LISTED} are listed one by one)"
-    if rewrite is not None:
-        reason += "; and the branch history was rewritten since the previous snapshot"
+    if rewrites:
+        reason += f"; and the branch history was rewritten in the period ({len(rewrites)} time(s))"
     if notes:
         reason += "; " + "; ".join(notes)
-    status = ResultStatus.passed if failing == 0 and rewrite is None else ResultStatus.failed
+    status = ResultStatus.passed if failing == 0 and not rewrites else ResultStatus.failed
     # Every failure listed on its own: the summary only repeats them (counted once by reports).
-    listed = failing <= MAX_LISTED and (bool(offenders) or rewrite is not None)
+    listed = failing <= MAX_LISTED and (bool(offenders) or bool(rewrites))
     summary = ctx.result(
         repo.name, status, reason, evidence, details={"aggregate": "true"} if listed else None
     )
-    return [summary, *([rewrite] if rewrite else []), *offenders]
+    return [summary, *rewrites, *offenders]
 
 
 def check(ctx: CheckContext) -> list[CheckResult]:

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +42,6 @@ from generator.snapshot.store import SnapshotWriter, rfc3339
 
 TTL = 7 * 24 * 3600  # a week, like the cluster evidence: collect again before relying on it
 DEFAULT_PERIOD = dt.timedelta(days=365)
-# Side-branch commits can be older than the merge that brings them in; walk this much further
-# back so that the authors of a change merged early in the period are known.
-MARGIN = dt.timedelta(days=60)
-MAX_OLDER = 500_000  # older first-parent commits read to tell a branch base from a side commit
 MAX_DROPPED = 200  # commits listed when a rewrite dropped commits from the branch
 
 TRAILERS = {k.lower(): k for k in ("Reviewed-by", "Approved-by", "Signed-off-by", "Co-authored-by")}
@@ -181,8 +177,9 @@ def split_remote(url: str) -> tuple[str, str] | None:
     return host, path
 
 
-def _log_command(ref: str, since: dt.datetime, signers: str) -> list[str]:
-    """The graph walk: every commit's header, trailers and signature; no diffs."""
+def _log_command(ref: str, base: str | None, signers: str) -> list[str]:
+    """The graph walk: every commit's header, trailers and signature, back to (not into) the
+    branch as it stood before the period; no diffs."""
     return [
         "-c",
         "log.showSignature=false",
@@ -193,13 +190,13 @@ def _log_command(ref: str, since: dt.datetime, signers: str) -> list[str]:
         "--encoding=UTF-8",
         "-z",
         f"--format={FORMAT}",
-        f"--since={rfc3339(since)}",
         ref,
+        *([f"^{base}"] if base else []),
         "--",
     ]
 
 
-def _paths_command(ref: str, since: dt.datetime) -> list[str]:
+def _paths_command(ref: str, base: str | None) -> list[str]:
     """The changed paths of the branch's own commits (a merge: against its first parent)."""
     return [
         "log",
@@ -210,19 +207,19 @@ def _paths_command(ref: str, since: dt.datetime) -> list[str]:
         "--diff-merges=first-parent",
         "--no-renames",
         "--format=%x1e%H",
-        f"--since={rfc3339(since)}",
         ref,
+        *([f"^{base}"] if base else []),
         "--",
     ]
 
 
-def changed_paths(gitdir: Path, ref: str, since: dt.datetime) -> dict[str, list[str]]:
-    """Paths changed by each first-parent commit since `since`, from one `git log` process.
+def changed_paths(gitdir: Path, ref: str, base: str | None) -> dict[str, list[str]]:
+    """Paths changed by each first-parent commit after `base`, from one `git log` process.
 
     Diffing trees is most of the cost of reading history, so it is done for the commits that
     reached the branch only, in a process of its own that runs while the graph is parsed."""
     proc = subprocess.run(
-        ["git", "-C", str(gitdir), *_paths_command(ref, since)],
+        ["git", "-C", str(gitdir), *_paths_command(ref, base)],
         capture_output=True,
         env=_git_env(),
         timeout=1800,
@@ -291,11 +288,11 @@ def _pump(source: Any, into: queue.SimpleQueue[bytes | None]) -> None:
         into.put(None)
 
 
-def stream_log(gitdir: Path, ref: str, since: dt.datetime, signers: str) -> Iterator[RawCommit]:
-    """Every commit reachable from `ref` committed since `since`, from one `git log` process."""
+def stream_log(gitdir: Path, ref: str, base: str | None, signers: str) -> Iterator[RawCommit]:
+    """Every commit reachable from `ref` and not from `base`, from one `git log` process."""
     with tempfile.TemporaryFile() as errors:  # a file, so a chatty stderr cannot block git
         proc = subprocess.Popen(
-            ["git", "-C", str(gitdir), *_log_command(ref, since, signers)],
+            ["git", "-C", str(gitdir), *_log_command(ref, base, signers)],
             stdout=subprocess.PIPE,
             stderr=errors,
             env=_git_env(),
@@ -339,6 +336,76 @@ def stream_log(gitdir: Path, ref: str, since: dt.datetime, signers: str) -> Iter
 # the history of one branch
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which first-parent commits of the branch reached it in the audit period, found by their
+    position in the graph: committer dates are the author's to choose, positions are not."""
+
+    head: str
+    commits: list[str]  # first-parent commits judged, newest first
+    base: str | None  # the branch as it stood before them (None: from the root)
+    how: str
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "head": self.head,
+            "boundary": self.commits[-1] if self.commits else None,
+            "base": self.base,
+            "first_parent_commits": len(self.commits),
+            "how": self.how,
+        }
+
+
+def first_parent_chain(gitdir: Path, ref: str) -> list[tuple[str, dt.datetime]]:
+    """The branch's first-parent chain, newest first, with committer dates."""
+    out = _git(gitdir, "log", "--first-parent", "-z", "--format=%H%x00%cI", ref, "--")
+    tokens = out.split("\0")
+    if tokens and not tokens[-1].strip():
+        tokens.pop()
+    if len(tokens) % 2:
+        raise GitError("git log --first-parent output does not parse; refusing the history")
+    chain = []
+    for sha, when in zip(tokens[::2], tokens[1::2], strict=True):
+        sha = sha.strip()
+        try:
+            if not _OID.match(sha):
+                raise ValueError(sha[:80])
+            chain.append((sha, dt.datetime.fromisoformat(when)))
+        except ValueError as exc:
+            raise GitError(
+                f"first-parent record {exc} does not parse; refusing the history"
+            ) from None
+    return chain
+
+
+def audit_window(
+    chain: list[tuple[str, dt.datetime]],
+    since: dt.datetime,
+    until: dt.datetime,
+    previous: tuple[str, str] | None,
+) -> Window:
+    """A commit reached the branch no earlier than its own date and those of the commits below
+    it. So every first-parent commit above the deepest one dated in the period reached the branch
+    in the period, whatever its own date says (a backdated push hides nothing). Everything above
+    the head a previous snapshot audited reached it later still. Commits at the top dated after
+    the period's end are left for the next period."""
+    index = {sha: i for i, (sha, _) in enumerate(chain)}
+    start = 0
+    while start < len(chain) and chain[start][1] >= until:
+        start += 1
+    deepest = max((i for i, (_, when) in enumerate(chain) if when >= since), default=-1)
+    how = "the deepest first-parent commit dated in the period"
+    if previous is not None and previous[1] in index and index[previous[1]] - 1 > deepest:
+        deepest = index[previous[1]] - 1
+        how = f"the head audited by snapshot {previous[0]}"
+    if deepest < 0:
+        how = "no first-parent commit is dated in the period and no earlier snapshot bounds it"
+    end = deepest + 1
+    base = chain[end][0] if end < len(chain) else None
+    head = chain[0][0] if chain else ""
+    return Window(head, [sha for sha, _ in chain[start:end]], base, how)
+
+
 @dataclass
 class History:
     ref: str
@@ -370,63 +437,41 @@ def _side_commit(c: RawCommit) -> dict[str, Any]:
 
 def build_history(
     raw: dict[str, RawCommit],
-    head: str,
-    since: dt.datetime,
-    until: dt.datetime,
-    older_mainline: Callable[[str, set[str]], set[str]] | None = None,
+    window: Window,
     paths: dict[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The first-parent chain from `head` that lies in [since, until), newest first, with the
-    commits each merge brought in.
-
-    A merge is `complete` when every commit it brought in was walked. Parents outside the walked
-    window that are on the branch's older first-parent chain are not part of the change;
-    `older_mainline(start, shas)` tells which of `shas` are.
-    """
-    chain: list[str] = []
-    sha: str | None = head
-    while sha is not None and sha in raw:
-        chain.append(sha)
-        parents = raw[sha].parents
-        sha = parents[0] if parents else None
-    mainline = set(chain)
+    """The window's first-parent commits, newest first, each merge with the commits it brought
+    in. The walk stopped at the branch as it stood before the window, so a side commit that was
+    not walked was on the branch already and is not part of the change."""
+    missing = [sha for sha in window.commits if sha not in raw]
+    if missing:
+        raise GitError(
+            f"first-parent commit {missing[0][:12]} is not in the history read; refusing it"
+        )
+    mainline = set(window.commits)
     claimed: set[str] = set()
     merged: dict[str, dict[str, Any]] = {}
-    unknown: dict[str, set[str]] = {}
-    for sha in reversed(chain):  # oldest first: earlier merges claim their commits first
+    for sha in reversed(window.commits):  # oldest first: earlier merges claim their commits
         commit = raw[sha]
         if len(commit.parents) < 2:
             continue
         brought: list[str] = []
-        outside: set[str] = set()
         stack = list(commit.parents[1:])
         while stack:
             s = stack.pop()
-            if s in mainline or s in claimed:
-                continue
-            side = raw.get(s)
-            if side is None:
-                outside.add(s)  # older than the walked window
+            if s in mainline or s in claimed or s not in raw:
                 continue
             claimed.add(s)
             brought.append(s)
-            stack.extend(side.parents)
+            stack.extend(raw[s].parents)
         merged[sha] = {
             "heads": commit.parents[1:],
-            "complete": not outside,
+            "complete": True,
             "commits": [_side_commit(raw[s]) for s in sorted(brought)],
         }
-        if outside:
-            unknown[sha] = outside
-    if unknown and older_mainline is not None and raw[chain[-1]].parents:
-        known = older_mainline(raw[chain[-1]].parents[0], set().union(*unknown.values()))
-        for sha, outside in unknown.items():
-            merged[sha]["complete"] = outside <= known
     out = []
-    for sha in chain:
+    for sha in window.commits:
         c = raw[sha]
-        if not since <= c.committed < until:
-            continue
         entry: dict[str, Any] = {
             "sha": c.sha,
             "parents": c.parents,
@@ -441,32 +486,6 @@ def build_history(
             entry["merged"] = merged[sha]
         out.append(entry)
     return out
-
-
-def first_parent_members(gitdir: Path, start: str, wanted: set[str]) -> set[str]:
-    """Which of `wanted` are on the first-parent chain from `start` (read lazily, bounded)."""
-    found: set[str] = set()
-    proc = subprocess.Popen(
-        ["git", "-C", str(gitdir), "rev-list", "--first-parent", start],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=_git_env(),
-    )
-    assert proc.stdout is not None
-    try:
-        for count, line in enumerate(proc.stdout):
-            sha = line.strip().decode()
-            if sha in wanted:
-                found.add(sha)
-                if found == wanted:
-                    break
-            if count > MAX_OLDER:
-                break
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
-    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,6 +510,42 @@ def _find_ref(gitdir: Path, branch: str) -> tuple[str, str]:
         if ref in found:
             return ref, found[ref]
     raise GitError(f"branch {branch!r} not found (looked for refs/heads/{branch} and origin)")
+
+
+def tags_on_branch(gitdir: Path, ref: str) -> dict[str, str]:
+    """Tag -> the commit it names, for every tag reachable from the branch: a GitOps source
+    pinned to one of these deploys reviewed history."""
+    out = _git(
+        gitdir,
+        "for-each-ref",
+        f"--merged={ref}",
+        "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)",
+        "refs/tags",
+    )
+    tags = {}
+    for line in out.splitlines():
+        name, _, rest = line.partition("\0")
+        obj, _, peeled = rest.partition("\0")
+        if name and _OID.match(peeled or obj):
+            tags[name] = peeled or obj
+    return tags
+
+
+def remote_tracking(gitdir: Path, branch: str, head: str) -> dict[str, Any] | None:
+    """For a local clone: where its remote-tracking branch stood at its last fetch, so a result
+    can say whether the local branch audited is behind (evidoc never fetches into it)."""
+    out = _git(
+        gitdir,
+        "for-each-ref",
+        "--format=%(refname)%00%(objectname)",
+        f"refs/remotes/*/{branch}",
+        check=False,
+    )
+    for line in out.splitlines():
+        name, _, sha = line.partition("\0")
+        if _OID.match(sha):
+            return {"ref": name, "head": sha, "same": sha == head}
+    return None
 
 
 def _default_branch(gitdir: Path, config: dict[str, str]) -> str | None:
@@ -585,10 +640,12 @@ def _clone(repo: Repository, into: Path) -> Path:
 # the previous snapshot: has the branch been rewritten since?
 
 
-def _previous_head(out_dir: Path, repo: Repository) -> tuple[str, str] | None:
-    """(snapshot id, head) recorded for this repository and branch by the newest snapshot."""
+def _earlier_heads(out_dir: Path, repo: Repository) -> list[tuple[str, dt.datetime, dict]]:
+    """(snapshot id, created at, branch item) of every earlier snapshot that recorded this
+    repository's branch, newest first."""
     if not out_dir.is_dir():
-        return None
+        return []
+    found = []
     for snap in sorted((p for p in out_dir.iterdir() if not p.name.startswith(".")), reverse=True):
         try:
             manifest = json.loads((snap / MANIFEST).read_bytes())
@@ -598,11 +655,38 @@ def _previous_head(out_dir: Path, repo: Repository) -> tuple[str, str] | None:
             if item is None or item.get("status", "ok") != "ok":
                 continue
             data = json.loads((snap / item["path"]).read_bytes())
+            created = dt.datetime.fromisoformat(manifest["created_at"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if data.get("branch") == repo.branch and data.get("head"):
-            return snap.name, data["head"]
-    return None
+            found.append((snap.name, created, data))
+    return found
+
+
+def _previous_head(earlier: list[tuple[str, dt.datetime, dict]]) -> tuple[str, str] | None:
+    """(snapshot id, head) recorded by the newest earlier snapshot."""
+    return (earlier[0][0], earlier[0][2]["head"]) if earlier else None
+
+
+def rewrites_in_period(
+    gitdir: Path, earlier: list[tuple[str, dt.datetime, dict]], since: dt.datetime, head: str
+) -> list[dict[str, Any]]:
+    """Every head a snapshot of the period audited that is no longer on the branch, and every
+    rewrite those snapshots themselves recorded: one force push is not forgotten by the next
+    snapshot, nor missed by a snapshot taken after it."""
+    out: dict[str, dict[str, Any]] = {}
+    for snap, created, data in earlier:
+        if created < since:
+            continue
+        old = data["head"]
+        if old not in out and old != head:
+            compare = _compare_previous(gitdir, (snap, old), head)
+            if compare.get("on_branch") is False:
+                out[old] = compare
+        for seen in data.get("rewrites_in_period") or []:
+            if isinstance(seen, dict) and seen.get("head") and seen["head"] not in out:
+                out[seen["head"]] = seen
+    return [out[h] for h in sorted(out, key=lambda h: (out[h].get("snapshot") or "", h))]
 
 
 def _compare_previous(gitdir: Path, previous: tuple[str, str] | None, head: str) -> dict:
@@ -678,7 +762,8 @@ def collect_repository(
     since, until = audit_period(repo, now)
     source = repo.path or redact_url(repo.url or "")
     common = {"collector": "git", "collected_at": now, "ttl": ttl, "source": source}
-    previous = _previous_head(writer.out_dir, repo)
+    earlier = _earlier_heads(writer.out_dir, repo)
+    previous = _previous_head(earlier)
     with tempfile.TemporaryDirectory(prefix="evidoc-git-") as tmp:
         try:
             if repo.path is not None:
@@ -692,19 +777,17 @@ def collect_repository(
             signers = _signers(root, repo, config)
             ref, head = _find_ref(gitdir, repo.branch)
             default_branch = _default_branch(gitdir, config)
+            chain = first_parent_chain(gitdir, ref)
+            window = audit_window(chain, since, until, previous)
             with ThreadPoolExecutor(max_workers=1) as pool:
-                paths = pool.submit(changed_paths, gitdir, ref, since)
-                log = stream_log(gitdir, ref, since - MARGIN, signers or os.devnull)
+                paths = pool.submit(changed_paths, gitdir, ref, window.base)
+                log = stream_log(gitdir, ref, window.base, signers or os.devnull)
                 raw = {c.sha: c for c in log}
-                commits = build_history(
-                    raw,
-                    head,
-                    since,
-                    until,
-                    lambda s, w: first_parent_members(gitdir, s, w),
-                    paths.result(),
-                )
+                commits = build_history(raw, window, paths.result())
             compare = _compare_previous(gitdir, previous, head)
+            rewrites = rewrites_in_period(gitdir, earlier, since, head)
+            tags = tags_on_branch(gitdir, ref)
+            tracking = remote_tracking(gitdir, repo.branch, head) if repo.path else None
         except (GitError, OSError, subprocess.SubprocessError) as exc:
             detail = str(exc)
             for kind in ("commits", "branch"):
@@ -734,14 +817,15 @@ def collect_repository(
             "ref": ref,
             "head": head,
             "period": period,
+            "window": window.record(),
             "signature_verification": _signers_evidence(repo, signers),
             "commits": commits,
         },
         query=(
-            f"git log --since={rfc3339(since - MARGIN)} {ref} (commits, trailers, signatures); "
-            f"git log --first-parent --name-only --diff-merges=first-parent "
-            f"--since={rfc3339(since)} {ref} (paths); first-parent chain from {head[:12]} "
-            "committed in the period"
+            f"git log --first-parent {ref} (the chain and its dates); "
+            f"git log {ref} ^{(window.base or '')[:12]} (commits, trailers, signatures); "
+            f"git log --first-parent --name-only --diff-merges=first-parent {ref} "
+            f"^{(window.base or '')[:12]} (paths); window: {window.how}"
         ),
         **common,
     )
@@ -755,6 +839,9 @@ def collect_repository(
             "remotes": remotes,
             "default_branch": default_branch,
             "previous": compare,
+            "rewrites_in_period": rewrites,
+            "tags_on_branch": tags,
+            "remote_tracking": tracking,
         },
         query=f"git for-each-ref {ref}; git merge-base --is-ancestor <previous head> {ref}",
         **common,

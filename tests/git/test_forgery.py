@@ -92,3 +92,39 @@ def test_a_grafts_file_is_refused(tmp_path: Path) -> None:
     (repo.path / ".git" / "info" / "grafts").write_text(repo.head() + "\n")
     _, found = gate(tmp_path, repo)
     assert found["shop"].status is ResultStatus.error and "grafts" in found["shop"].reason
+
+
+def test_a_backdated_push_hides_neither_itself_nor_the_period(tmp_path: Path) -> None:
+    """`git log --since` stopped at the first commit dated before the period: a direct push
+    dated 2025 on top of the branch hid itself and every change below it."""
+    repo = repository(tmp_path)
+    repo.commit("backdated", "Hotfix", BOB, at=dt.datetime(2025, 12, 1, tzinfo=dt.UTC))
+    pushed = repo.head()
+    snapshot, found = gate(tmp_path, repo)
+    assert found["shop"].status is ResultStatus.failed
+    assert "1 of 2 change(s)" in found["shop"].reason
+    assert found[f"shop@{pushed[:12]}"].reason.startswith("no approval evidence")
+    window = load_snapshot(snapshot).get("git/shop/commits", NOW).data["window"]
+    assert window["head"] == pushed and window["first_parent_commits"] == 2
+    assert window["how"] == "the deepest first-parent commit dated in the period"
+
+
+def test_an_old_commit_pushed_in_the_period_is_judged(tmp_path: Path) -> None:
+    """A commit made before the period and pushed during it: the previous snapshot's head shows
+    it reached the branch later, whatever its date."""
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.commit("base", "Base", ALICE, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    source = {"name": "shop", "path": str(repo.path), "since": "2026-01-01"}
+    root = make_instance(tmp_path / "inst", [source])
+    first = collect(root, NOW)
+    assert by_check(results(root, first, NOW), "git.reviewed-changes")["shop"].status is (
+        ResultStatus.passed
+    )
+    repo.commit("old", "Prepared long ago", BOB, at=dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
+    later = NOW + dt.timedelta(hours=1)
+    second = collect(root, later)
+    found = by_check(results(root, second, later), "git.reviewed-changes")
+    assert found["shop"].status is ResultStatus.failed
+    assert f"shop@{repo.head()[:12]}" in found
+    window = load_snapshot(second).get("git/shop/commits", later).data["window"]
+    assert window["how"] == f"the head audited by snapshot {first.name}"

@@ -154,18 +154,21 @@ def test_force_pushed_rewrite(tmp_path: Path) -> None:
     second = collect(root, second_at)
     found = by_check(results(root, second, second_at), "git.reviewed-changes")
     assert found["shop"].status is FAIL
-    assert "rewritten since the previous snapshot" in found["shop"].reason
+    assert "rewritten in the period" in found["shop"].reason
     rewrite = found[f"shop@{reviewed_head[:12]}"]
     assert rewrite.status is FAIL
-    assert f"since snapshot {first.name}" in rewrite.reason
+    assert f"the head snapshot {first.name} audited" in rewrite.reason
     assert reviewed_head[:12] in rewrite.reason and "2 commit(s)" in rewrite.reason  # merge + b
     assert found[f"shop@{work.shas['sneaky'][:12]}"].reason.startswith("no approval evidence")
 
-    # the next collection compares with the rewritten head: no new rewrite
+    # the next snapshot does not forget it: the period had a rewrite, whatever came after
     third_at = NOW + dt.timedelta(hours=2)
     third = collect(root, third_at)
     found = by_check(results(root, third, third_at), "git.reviewed-changes")
-    assert not any(r.reason.startswith("the history") for r in found.values())
+    assert found["shop"].status is FAIL
+    assert [s for s, r in found.items() if r.reason.startswith("the history")] == [
+        f"shop@{reviewed_head[:12]}"
+    ]
 
 
 @needs_ssh_keygen
@@ -404,15 +407,25 @@ def test_gitops_flux_sources(shop: GitRepo, tmp_path: Path) -> None:
         "prod/prod-wc": [
             flux_source("shop", "ssh://git@github.com/acme/shop-gitops.git", {"branch": "main"}),
             flux_source("pinned", URL, {"tag": "v1.4.0"}),
+            flux_source("released", URL, {"tag": "v1.3.0"}),
+            flux_source("commit", URL, {"commit": shop.shas["squashed"]}),
         ],
         "nonprod/nonprod-wc": [flux_source("dev", URL, {"branch": "develop"})],
     }
+    shop.git("tag", "v1.3.0", shop.shas["merge ingress"])  # a release on main
     snapshot = gitops_snapshot(root, shop, {}, True, flux)
     found = by_check(results(root, snapshot, NOW), "git.gitops-source-protected")
-    assert set(found) == {"prod/prod-wc/flux-system/shop", "prod/prod-wc/flux-system/pinned"}
-    assert found["prod/prod-wc/flux-system/shop"].status is PASS
-    pinned = found["prod/prod-wc/flux-system/pinned"]
-    assert pinned.status is FAIL and "pinned to tag v1.4.0" in pinned.reason
+    prefix = "prod/prod-wc/flux-system/"
+    assert set(found) == {prefix + n for n in ("shop", "pinned", "released", "commit")}
+    assert found[prefix + "shop"].status is PASS
+    pinned = found[prefix + "pinned"]
+    assert pinned.status is FAIL
+    assert "pinned to tag 'v1.4.0', which is not a tag reachable from 'main'" in pinned.reason
+    # A tag or commit on the protected branch deploys reviewed history: it passes.
+    released = found[prefix + "released"]
+    assert released.status is PASS and "pinned to tag 'v1.3.0'" in released.reason
+    commit = found[prefix + "commit"]
+    assert commit.status is PASS and "pinned to commit" in commit.reason
 
 
 def test_no_repositories_listed_is_not_collected(tmp_path: Path) -> None:
