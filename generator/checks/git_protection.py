@@ -26,6 +26,9 @@ from generator.models.sources import Forge, Repository
 from generator.results import CheckResult, ResultStatus
 from generator.snapshot.store import EvidenceRead
 
+# Branch settings are read as they are at collection: the forges' audit logs are not collected.
+CURRENT_ONLY = "; settings as they stood at collection (their history over the period is not known)"
+
 
 @dataclass
 class Verdict:
@@ -46,6 +49,12 @@ class Requirements:
     force: list[Provider] = field(default_factory=list)
     deletion: list[Provider] = field(default_factory=list)
     status_checks: set[str] = field(default_factory=set)
+    # What makes an approval cover the merged code: approvals dismissed by a new push, or the
+    # last push approved by someone else; and who may merge without approval at all.
+    fresh: list[Provider] = field(default_factory=list)
+    code_owners: list[Provider] = field(default_factory=list)
+    signatures: list[Provider] = field(default_factory=list)
+    bypassers: set[str] = field(default_factory=set)
 
 
 def _classic(req: Requirements, data: dict[str, Any]) -> None:
@@ -56,6 +65,17 @@ def _classic(req: Requirements, data: dict[str, Any]) -> None:
     reviews = prot.get("required_pull_request_reviews")
     if isinstance(reviews, dict):
         req.approvals.append((int(reviews.get("required_approving_review_count") or 0), classic))
+        if reviews.get("dismiss_stale_reviews") or reviews.get("require_last_push_approval"):
+            req.fresh.append(classic)
+        if reviews.get("require_code_owner_reviews"):
+            req.code_owners.append(classic)
+        allowances = reviews.get("bypass_pull_request_allowances") or {}
+        for kind, key in (("user", "login"), ("team", "slug"), ("app", "slug")):
+            for who in allowances.get(f"{kind}s") or []:
+                name = who.get(key) if isinstance(who, dict) else who
+                req.bypassers.add(f"{kind} {name}")
+    if (prot.get("required_signatures") or {}).get("enabled"):
+        req.signatures.append(classic)
     if not (prot.get("allow_force_pushes") or {}).get("enabled", False):
         req.force.append(classic)
     if not (prot.get("allow_deletions") or {}).get("enabled", False):
@@ -82,6 +102,14 @@ def _rulesets(req: Requirements, data: dict[str, Any]) -> None:
             req.approvals.append(
                 (int(params.get("required_approving_review_count") or 0), provider)
             )
+            if params.get("dismiss_stale_reviews_on_push") or params.get(
+                "require_last_push_approval"
+            ):
+                req.fresh.append(provider)
+            if params.get("require_code_owner_review"):
+                req.code_owners.append(provider)
+        elif kind == "required_signatures":
+            req.signatures.append(provider)
         elif kind == "non_fast_forward":
             req.force.append(provider)
         elif kind == "deletion":
@@ -122,6 +150,16 @@ def _github(ctx: CheckContext, repo: Repository, n: int) -> Verdict:
         problems.append("pull requests with approving reviews are not required")
     elif top < n:
         problems.append(f"only {top} approving review(s) are required, {n} expected")
+    if top is not None and not req.fresh:
+        problems.append(
+            "an approval survives later pushes: neither dismiss stale reviews nor last-push "
+            "approval is required"
+        )
+    if req.bypassers:
+        problems.append(
+            f"{', '.join(sorted(req.bypassers))} may merge without an approving review "
+            "(bypass_pull_request_allowances)"
+        )
     if not req.force:
         problems.append("force pushes are allowed")
     if not req.deletion:
@@ -149,6 +187,9 @@ def _github(ctx: CheckContext, repo: Repository, n: int) -> Verdict:
         if req.status_checks
         else "; no required status checks"
     )
+    checks += "; code-owner review " + ("required" if req.code_owners else "not required")
+    checks += "; signed commits " + ("required" if req.signatures else "not required")
+    checks += CURRENT_ONLY
     missing = [r for r in reads if not r.usable]
     if problems:
         status = ResultStatus.failed
@@ -164,8 +205,10 @@ def _github(ctx: CheckContext, repo: Repository, n: int) -> Verdict:
         )
     providers = sorted({p.name for _, p in req.approvals} | {p.name for p in req.force})
     reason = (
-        f"{where}: pull requests need {top} approving review(s) ({n} expected), force pushes "
-        f"and deletion are blocked, and administrators are bound ({', '.join(providers)})" + checks
+        f"{where}: pull requests need {top} approving review(s) ({n} expected) that a later "
+        "push dismisses or that must follow the last push, nobody may bypass them, force "
+        f"pushes and deletion are blocked, and administrators are bound ({', '.join(providers)})"
+        + checks
     )
     return Verdict(ResultStatus.passed, reason, ids)
 
@@ -222,17 +265,27 @@ def _gitlab(ctx: CheckContext, repo: Repository, n: int) -> Verdict:
             problems.append(f"only {required} approval(s) are required, {n} expected")
         if settings.get("merge_requests_author_approval"):
             problems.append("authors may approve their own merge requests")
+        if settings.get("reset_approvals_on_push") is False:
+            problems.append("approvals are kept when new commits are pushed")
+        if settings.get("merge_requests_disable_committers_approval") is False:
+            problems.append("people who pushed commits to a merge request may approve it")
+        if settings.get("disable_overriding_approvers_per_merge_request") is False:
+            problems.append("a merge request's approval rules can be overridden in the request")
     if problems:
         return Verdict(ResultStatus.failed, f"{where}: " + "; ".join(problems), ids)
     if required is None:
         bad = unusable(ctx, repo.name, reads[1:])
         assert bad is not None
         return Verdict(bad.status, f"{where}: approval settings unknown: {bad.reason}", ids)
+    owners = any(m.get("code_owner_approval_required") for m in matching)
     return Verdict(
         ResultStatus.passed,
-        f"{where}: merge requests need {required} approval(s) ({n} expected), authors cannot "
-        "approve their own, nobody can push or force-push directly, and a protected branch "
-        "cannot be deleted by a push",
+        f"{where}: merge requests need {required} approval(s) ({n} expected), authors and "
+        "committers cannot approve, approvals reset on push, rules cannot be overridden per "
+        "merge request, nobody can push or force-push directly, and a protected branch cannot be "
+        "deleted by a push; code-owner approval "
+        + ("required" if owners else "not required")
+        + CURRENT_ONLY,
         ids,
     )
 

@@ -132,6 +132,8 @@ def test_github(shop: GitRepo, tmp_path: Path, github: RecordedForge) -> None:
         ("unprotected", FAIL, "neither branch protection nor a ruleset"),
         ("force-push", FAIL, "force pushes are allowed"),
         ("two-approvals", FAIL, "only 1 approving review(s) are required, 2 expected"),
+        ("stale-approvals", FAIL, "an approval survives later pushes"),
+        ("bypass-allowance", FAIL, "team release, user dave may merge without an approving"),
         ("classic-forbidden-rulesets-suffice", PASS, "administrators are bound"),
         ("classic-forbidden-rulesets-bypass", ResultStatus.not_collected, "(403)"),
     ],
@@ -156,6 +158,19 @@ def test_github_branch_protection_variants(
         rules["body"] = [r for r in rules["body"] if r["type"] != "non_fast_forward"]
     elif change == "two-approvals":
         approvals = 2
+    elif change == "stale-approvals":
+        reviews = protection["body"]["required_pull_request_reviews"]
+        reviews.update(dismiss_stale_reviews=False, require_last_push_approval=False)
+        for rule in rules["body"]:
+            if rule["type"] == "pull_request":
+                rule["parameters"]["dismiss_stale_reviews_on_push"] = False
+    elif change == "bypass-allowance":
+        reviews = protection["body"]["required_pull_request_reviews"]
+        reviews["bypass_pull_request_allowances"] = {
+            "users": [{"login": "dave", "id": 1004, "type": "User"}],
+            "teams": [{"slug": "release", "name": "Release"}],
+            "apps": [],
+        }
     elif change.startswith("classic-forbidden"):
         protection.update(status=403, body={"message": "Resource not accessible by integration"})
         if change.endswith("suffice"):
@@ -294,7 +309,11 @@ def test_gitlab_protection_that_lets_maintainers_push(
     main = gitlab.routes[f"GET {GL}/protected_branches"]["pages"][1][0]
     main["push_access_levels"][0].update(access_level=40, access_level_description="Maintainers")
     main["allow_force_push"] = True
-    gitlab.routes[f"GET {GL}/approvals"]["body"]["merge_requests_author_approval"] = True
+    settings = gitlab.routes[f"GET {GL}/approvals"]["body"]
+    settings["merge_requests_author_approval"] = True
+    settings["reset_approvals_on_push"] = False
+    settings["merge_requests_disable_committers_approval"] = False
+    settings["disable_overriding_approvers_per_merge_request"] = False
     source = shop_source(
         shop, tmp_path, forge="gitlab", project="acme/shop-gitops", api_url=gitlab.base_url
     )
@@ -305,6 +324,9 @@ def test_gitlab_protection_that_lets_maintainers_push(
     assert "force pushes are allowed" in reason
     assert "direct pushes are allowed for Maintainers" in reason
     assert "authors may approve their own merge requests" in reason
+    assert "approvals are kept when new commits are pushed" in reason
+    assert "people who pushed commits to a merge request may approve it" in reason
+    assert "approval rules can be overridden" in reason
 
 
 def test_client_keeps_the_token_to_its_own_origin(httpserver: HTTPServer) -> None:

@@ -233,7 +233,10 @@ PROTECTION = {
     "branch": "main",
     "protected": True,
     "protection": {
-        "required_pull_request_reviews": {"required_approving_review_count": 1},
+        "required_pull_request_reviews": {
+            "required_approving_review_count": 1,
+            "dismiss_stale_reviews": True,
+        },
         "enforce_admins": {"enabled": True},
         "allow_force_pushes": {"enabled": False},
         "allow_deletions": {"enabled": False},
