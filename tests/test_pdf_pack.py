@@ -307,6 +307,39 @@ def test_a_replaced_manifest_or_wrong_key_fails(packs: dict[str, Path], tmp_path
     assert "not the one the pack was printed with" in proc.stdout
 
 
+def test_verification_cannot_be_skipped_by_removing_the_printed_digest(
+    packs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Alter an embedded item, recompute the manifest's digest so the files agree with it, and
+    delete /Keywords: the cover still prints the digest the pages were made from."""
+    from generator.snapshot.canonical import sha256_hex
+    from generator.snapshot.manifest import Manifest
+
+    target = "items/kubernetes/prod/prod-wc/namespaces.json"
+
+    def forge(writer: PdfWriter) -> None:
+        entries = {e.name: e for e in writer.attachment_list}
+        data = bytearray(entries[target].content)
+        data[10] ^= 0x01
+        entries[target].content = bytes(data)
+        manifest = Manifest.model_validate_json(entries[MANIFEST].content)
+        items = [
+            i.model_copy(update={"sha256": sha256_hex(bytes(data))}) if i.path == target else i
+            for i in manifest.items
+        ]
+        forged = manifest.model_copy(update={"items": items}).sealed()
+        entries[MANIFEST].content = forged.to_bytes()
+        entries[SIGNATURE].delete()
+        writer.add_metadata({"/Keywords": ""})
+
+    forged = tmp_path / "forged.pdf"
+    rewrite(packs["small"], forged, forge)
+    proc = run_evidoc("verify", forged)
+    assert proc.returncode == 1, proc.stdout
+    assert "does not record the manifest digest it was printed from" in proc.stdout
+    assert "the cover shows manifest digest" in proc.stdout
+
+
 def test_a_damaged_file_is_reported_not_a_traceback(packs: dict[str, Path], tmp_path: Path):
     data = bytearray(packs["small"].read_bytes())
     # Cut the file short: the cross-reference table and the embedded files are gone.

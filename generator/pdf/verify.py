@@ -17,10 +17,13 @@ from generator.snapshot.manifest import MANIFEST, SIGNATURE, Manifest
 from generator.snapshot.verify import verify_files
 
 _PRINTED = re.compile(r"manifest-sha256:([0-9a-f]{64})")
+# The cover prints the digest; text extraction may break it across lines, so hex runs are joined.
+_COVER = re.compile(r"sha256:\s*((?:[0-9a-f]\s*){64})")
 
 
-def read_attachments(path: Path) -> tuple[dict[str, bytes], list[str], str]:
-    """Every embedded file by name, the problems met reading them, and the PDF keywords."""
+def read_attachments(path: Path) -> tuple[dict[str, bytes], list[str], str, str]:
+    """Every embedded file by name, the problems met reading them, the PDF keywords and the
+    text of the cover page."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -38,8 +41,9 @@ def read_attachments(path: Path) -> tuple[dict[str, bytes], list[str], str]:
         entries = list(reader.attachment_list)
         info = reader.metadata
         keywords = str(info.get("/Keywords", "")) if info else ""
+        cover = reader.pages[0].extract_text() if reader.pages else ""
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return {}, [f"the PDF cannot be read ({exc}); it was damaged or altered"], ""
+        return {}, [f"the PDF cannot be read ({exc}); it was damaged or altered"], "", ""
     for entry in entries:
         name = entry.name
         try:
@@ -51,12 +55,12 @@ def read_attachments(path: Path) -> tuple[dict[str, bytes], list[str], str]:
             problems.append(f"{name}: embedded twice")
             continue
         files[name] = data
-    return files, problems, keywords
+    return files, problems, keywords, cover
 
 
 def verify_pack(path: Path, trusted_key: bytes | None = None) -> list[str]:
     """Problems found, one line each; empty when the pack's evidence is intact."""
-    files, problems, keywords = read_attachments(path)
+    files, problems, keywords, cover = read_attachments(path)
     raw = files.pop(MANIFEST, None)
     if raw is None:
         if not files and not problems:
@@ -68,10 +72,25 @@ def verify_pack(path: Path, trusted_key: bytes | None = None) -> list[str]:
         return [*problems, f"{MANIFEST}: not a valid evidoc manifest (altered)"]
     signature = files.pop(SIGNATURE, None)
     problems += verify_files(manifest, files, signature, trusted_key)
+    # The pages are bound to the evidence by the digest they were printed from: without it, an
+    # intact manifest proves nothing about the pages, so its absence fails, never skips.
     printed = _PRINTED.search(keywords)
-    if printed is not None and printed.group(1) != manifest.digest:
+    if printed is None:
+        problems.append(
+            f"{MANIFEST}: the pack does not record the manifest digest it was printed from "
+            "(its /Keywords were removed or altered), so its pages cannot be tied to the evidence"
+        )
+    elif printed.group(1) != manifest.digest:
         problems.append(
             f"{MANIFEST}: digest {manifest.digest} is not the one the pack was printed with "
             f"({printed.group(1)}); the manifest was replaced"
+        )
+    on_cover = [re.sub(r"\s", "", m) for m in _COVER.findall(cover)]
+    if not on_cover:
+        problems.append("the cover does not show the manifest digest; the pages were altered")
+    elif on_cover[0] != manifest.digest:
+        problems.append(
+            f"the cover shows manifest digest {on_cover[0]}, not the embedded {manifest.digest}; "
+            "the pages and the evidence do not belong together"
         )
     return problems
