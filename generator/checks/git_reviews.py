@@ -52,6 +52,7 @@ class Change:
     authors: frozenset[str]  # forge user names, casefolded
     approvers: tuple[str, ...]  # forge user names whose approval stands
     discounted: tuple[str, ...] = ()  # approvals that do not count, and why
+    unmatched: tuple[str, ...] = ()  # authors (e-mails) no forge account could be matched to
 
 
 @dataclass
@@ -100,8 +101,48 @@ def _noreply_logins(commit: dict[str, Any]) -> set[str]:
     return {m.group(1).casefold() for e in emails if (m := _NOREPLY.match(e or ""))}
 
 
+# GitHub's committer for merges and edits made in its web interface: not a person who pushed.
+_WEB_FLOW = "web-flow"
+
+
+def _accounts(pulls: list[dict[str, Any]]) -> dict[str, str]:
+    """E-mail -> login, from every pull request commit GitHub matched to an account."""
+    out: dict[str, str] = {}
+    for pull in pulls:
+        for c in pull.get("commits") or []:
+            for who, email in (("author", "author_email"), ("committer", "committer_email")):
+                if c.get(who) and c.get(email) and c[who] != _WEB_FLOW:
+                    out.setdefault(c[email], c[who].casefold())
+    return out
+
+
+def _pull_authors(pull: dict[str, Any], accounts: dict[str, str]) -> tuple[set[str], list[str]]:
+    """The logins of everyone who wrote, co-wrote or pushed a commit of the pull request, and
+    the e-mails of those no account could be matched to."""
+    logins: set[str] = set()
+    unmatched: list[str] = []
+    for c in pull.get("commits") or []:
+        for who, email in (("author", "author_email"), ("committer", "committer_email")):
+            login = c.get(who)
+            if login == _WEB_FLOW:
+                continue
+            if login:
+                logins.add(login.casefold())
+            elif c.get(email):
+                unmatched.append(c[email])
+        for email in c.get("co_authors") or []:
+            match = _NOREPLY.match(email)
+            login = match.group(1).casefold() if match else accounts.get(email)
+            if login:
+                logins.add(login)
+            else:
+                unmatched.append(email)
+    return logins, sorted(set(unmatched))
+
+
 def _github_view(data: dict[str, Any], commits: dict[str, dict[str, Any]]) -> ForgeView:
     pulls = {p["number"]: p for p in data.get("pulls", [])}
+    accounts = _accounts(list(pulls.values()))
     view = ForgeView(not_looked_up=set(data.get("not_looked_up", [])))
     for sha, numbers in data.get("commits", {}).items():
         extra = _noreply_logins(commits[sha]) if sha in commits else set()
@@ -110,13 +151,15 @@ def _github_view(data: dict[str, Any], commits: dict[str, dict[str, Any]]) -> Fo
             if pull is None:
                 continue
             authors = {pull["author"].casefold()} if pull.get("author") else set()
+            writers, unmatched = _pull_authors(pull, accounts)
             counted, discounted = _latest_approvers(pull)
             view.by_commit.setdefault(sha, []).append(
                 Change(
                     f"pull request #{number}",
-                    frozenset(authors | extra),
+                    frozenset(authors | extra | writers),
                     tuple(counted),
                     tuple(discounted),
+                    tuple(unmatched),
                 )
             )
     return view
@@ -206,6 +249,16 @@ def _forge_verdict(changes: list[Change], n: int) -> tuple[str, str]:
     for change in changes:
         others = [a for a in change.approvers if a.casefold() not in change.authors]
         selves = [a for a in change.approvers if a.casefold() in change.authors]
+        if len(others) >= n and change.unmatched:
+            # An approver could be one of them under an account we cannot see.
+            verdicts.append(
+                (
+                    NONE,
+                    f"{change.ref}: its author(s) {', '.join(change.unmatched)} match no forge "
+                    "account, so no approval can be shown to be by someone else",
+                )
+            )
+            continue
         if len(others) >= n:
             return OK, change.ref
         why = f"; not counted: {'; '.join(change.discounted)}" if change.discounted else ""

@@ -5,6 +5,7 @@ reviews. Items: `github/<repo>/repository`, `.../branch-protection`, `.../rulese
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -115,6 +116,28 @@ def _review(review: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_CO_AUTHOR = re.compile(r"^co-authored-by:\s*(.*?)\s*<([^>]+)>\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def _pull_commit(c: dict[str, Any]) -> dict[str, Any]:
+    """Who wrote and who pushed one commit of a pull request: the people whose approval of it
+    would not be independent. Logins where GitHub matched the e-mail to an account."""
+    commit = c.get("commit") or {}
+    return {
+        "sha": c.get("sha"),
+        "author": _login(c.get("author")),
+        "author_email": ((commit.get("author") or {}).get("email") or "").casefold(),
+        "committer": _login(c.get("committer")),
+        "committer_email": ((commit.get("committer") or {}).get("email") or "").casefold(),
+        "co_authors": sorted(
+            {
+                m.group(2).strip().casefold()
+                for m in _CO_AUTHOR.finditer(commit.get("message") or "")
+            }
+        ),
+    }
+
+
 def _pull_requests(
     client: ForgeClient, project: str, branch: str, history: History | None
 ) -> dict[str, Any]:
@@ -147,6 +170,8 @@ def _pull_requests(
     for number, pull in pulls.items():
         reviews = client.all(f"/repos/{project}/pulls/{number}/reviews", {"per_page": 100})
         pull["reviews"] = [_review(r) for r in reviews]
+        commits = client.all(f"/repos/{project}/pulls/{number}/commits", {"per_page": 100})
+        pull["commits"] = [_pull_commit(c) for c in commits]
     return {
         "branch": branch,
         "period": {"since": since, "until": since_param(history.until)},

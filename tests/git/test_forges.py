@@ -3,6 +3,7 @@ paging, rate limits, the token kept out of the snapshot, and the checks on what 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -112,10 +113,19 @@ def test_github(shop: GitRepo, tmp_path: Path, github: RecordedForge) -> None:
 
     found = results(root, snapshot, NOW)
     summary = by_check(found, "git.reviewed-changes")["shop-gitops"]
-    assert summary.status is FAIL and summary.reason.startswith("2 of 9")
+    assert summary.status is FAIL and summary.reason.startswith("3 of 9")
     assert "github/shop-gitops/pull-requests" in summary.evidence
-    # reviews on the forge decide: the rebase merge and the co-authored merge are approved
-    assert verdicts(found, shop) == {"merge quota": "unreviewed", "hotfix": "directly pushed"}
+    # reviews on the forge decide: the rebase merge is approved; the co-authored merge is not
+    # shown to be, since its co-author's e-mail matches no GitHub account
+    assert verdicts(found, shop) == {
+        "merge quota": "unreviewed",
+        "hotfix": "directly pushed",
+        "merge netpol": "no approval evidence",
+    }
+    netpol = by_check(found, "git.reviewed-changes")[
+        f"shop-gitops@{shop.shas['merge netpol'][:12]}"
+    ]
+    assert "dave@example.org match no forge account" in netpol.reason
     protection_result = by_check(found, "git.branch-protection")["shop-gitops"]
     assert protection_result.status is PASS, protection_result.reason
     assert "required status checks: kustomize-build, policy-check" in protection_result.reason
@@ -213,6 +223,35 @@ def test_approvals_that_do_not_cover_the_merged_code_do_not_count(
         if s.endswith(shop.shas["squashed"][:12])
     ]
     assert fragment in result.reason, result.reason
+
+
+@pytest.mark.parametrize("change", ["co-author", "pusher"])
+def test_an_approval_by_someone_who_wrote_the_change_does_not_count(
+    shop: GitRepo, tmp_path: Path, github: RecordedForge, change: str
+) -> None:
+    """Carol approves pull request #11 (Bob's ingress) and #14 (Bob's squash); once she
+    co-wrote #11 or pushed a commit into #14, her approval is not independent."""
+    for route in github.routes.values():
+        route.pop("once", None)
+    number, label = (11, "merge ingress") if change == "co-author" else (14, "squashed")
+    commits = github.routes[f"GET {GH}/pulls/{number}/commits"]["body"]
+    if change == "co-author":
+        commits[0]["commit"]["message"] += "\n\nCo-authored-by: Carol Sand <carol@example.org>"
+    else:
+        pushed = json.loads(json.dumps(commits[0]))
+        pushed["sha"] = "8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d8d"
+        pushed["committer"]["login"] = "carol"
+        pushed["commit"]["committer"]["email"] = "carol@example.org"
+        commits.append(pushed)
+    root = github_instance(tmp_path / "inst", shop, github)
+    found = results(root, collect(root, NOW), NOW)
+    assert verdicts(found, shop)[label] == "self-approved"
+    (result,) = [
+        r
+        for s, r in by_check(found, "git.reviewed-changes").items()
+        if s.endswith(shop.shas[label][:12])
+    ]
+    assert f"pull request #{number} approved only by its author (carol)" in result.reason
 
 
 def test_rate_limit_beyond_the_bound(shop: GitRepo, tmp_path: Path, github: RecordedForge) -> None:
