@@ -27,6 +27,7 @@ from msgspec.json import decode as _decode  # lightkube's JSON decoder, faster t
 
 from generator.collect import kube_resources as kr
 from generator.collect.digest import Redactor
+from generator.collect.redact import strip_credentials, strip_credentials_in
 from generator.errors import InputError, InputErrors
 from generator.library import Library
 from generator.snapshot.manifest import ItemStatus
@@ -61,7 +62,8 @@ class Target:
 
     @property
     def server(self) -> str:
-        return str(self.config.cluster.server)
+        """The API server URL as written down: a kubeconfig may hold credentials in it."""
+        return strip_credentials(str(self.config.cluster.server))
 
 
 # -- kubeconfig and context resolution (all problems reported before anything is collected) --
@@ -306,6 +308,8 @@ class Sink:
         status: ItemStatus = ItemStatus.ok,
         detail: str | None = None,
     ) -> None:
+        if detail is not None:
+            detail = strip_credentials_in(detail)  # error texts may quote a URL
         if status is not ItemStatus.ok:
             data = {"status": status.value, "detail": detail}
         with self.lock:
@@ -363,7 +367,8 @@ def _gatekeeper(session: Session, sink: Sink, redactor: Redactor) -> None:
         for plural, kind in kinds:
 
             def project(obj: dict[str, Any], kind=kind) -> dict[str, Any]:
-                return kr.constraint({**obj, "kind": obj.get("kind") or kind}, redactor)
+                obj = {**obj, "kind": obj.get("kind") or kind}
+                return kr.keep(kr.constraint, obj, redactor)
 
             items.extend(session.list_all(f"{kr.GATEKEEPER_API}/{plural}", project))
     except ApiFailure as exc:
@@ -385,7 +390,7 @@ def collect_cluster(session: Session, sink: Sink, redactor: Redactor) -> None:
             continue
         try:
             items = session.list_all(
-                res.path, lambda obj, p=res.project: p(obj, redactor), res.params or None
+                res.path, lambda obj, p=res.project: kr.keep(p, obj, redactor), res.params or None
             )
         except ApiFailure as exc:
             sink.add(res.name, None, res.query, exc.status, exc.detail)
