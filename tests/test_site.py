@@ -268,3 +268,24 @@ def test_bad_mkdocs_yml_is_an_input_error(instance: Instance) -> None:
     code, err, _ = build(instance)
     assert code == 2
     assert err.startswith("error: mkdocs.yml:")
+
+
+def test_tagged_pages_keep_their_h1_title(instance: Instance) -> None:
+    """MkDocs takes a title only from an H1 that comes first: the chips go after it."""
+    instance.write(
+        "docs/backup.md",
+        "---\ntags:\n  - DEMO A.2 Review every change\n---\n\n# Backup Dashboard\n\nRestores.\n",
+    )
+    instance.write(
+        "docs/restore.md",
+        "---\ntags: [DEMO A.2 Review every change]\n---\nRestore Runbook\n===============\n\nText.\n",
+    )
+    code, err, site = build(instance)
+    assert code == 0, err
+    backup = (site / "backup" / "index.html").read_text("utf-8")
+    assert "<title>Backup Dashboard" in backup
+    assert backup.index("Backup Dashboard</h1>") < backup.index("evidoc-chip")
+    restore = (site / "restore" / "index.html").read_text("utf-8")
+    assert "<title>Restore Runbook" in restore
+    nav = (site / "index.html").read_text("utf-8")
+    assert "Backup Dashboard" in nav and "Restore Runbook" in nav

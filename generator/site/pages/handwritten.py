@@ -34,4 +34,22 @@ def with_chips(site: Site, rel: str, text: str, tags: list[str]) -> str:
     ]
     block = render_markdown("chips.md.j2", chips=links)
     head, body = split_front_matter(text)
-    return f"{head}\n{block}{body}"
+    title, rest = split_title(body)
+    return f"{head}{title}\n{block}{rest}"
+
+
+_SETEXT_H1 = re.compile(r"^=+[ \t]*$")
+
+
+def split_title(body: str) -> tuple[str, str]:
+    """(the leading H1 with the blank lines before it, the rest). MkDocs takes a page's title
+    from an H1 only when it comes first, so the chips go after it, never before."""
+    lines = body.splitlines(keepends=True)
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i < len(lines) and lines[i].startswith("# "):
+        return "".join(lines[: i + 1]), "".join(lines[i + 1 :])
+    if i + 1 < len(lines) and lines[i].strip() and _SETEXT_H1.match(lines[i + 1]):
+        return "".join(lines[: i + 2]), "".join(lines[i + 2 :])
+    return "", body
