@@ -43,7 +43,18 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Evidoc(click.Group):
+    """Every command runs with SIGINT and SIGTERM handled: its children are stopped, its
+    temporary files removed, and it exits 130 / 143 (generator/interrupt.py)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from generator.interrupt import handled
+
+        with handled(lambda line: click.echo(line, err=True)):
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Evidoc, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evidoc")
 def main() -> None:
     """Compliance evidence and control-mapping documentation for Kubernetes platforms."""
@@ -60,6 +71,15 @@ def main() -> None:
 
 
 FORMATS = ["text", "json", "junit", "sarif", "github"]
+
+PUBLIC_KEYS = click.option(
+    "--public-key",
+    "public_keys",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    help="Require the snapshot to be signed by this Ed25519 key (PEM); may be repeated. "
+    "Also $EVIDOC_TRUSTED_KEYS and `trusted_keys` in evidence/sources.yaml.",
+)
 
 
 @main.command()
@@ -98,6 +118,7 @@ FORMATS = ["text", "json", "junit", "sarif", "github"]
     default=None,
     help="Judge expiry and freshness on this date (YYYY-MM-DD) instead of today.",
 )
+@PUBLIC_KEYS
 @user_errors
 def check(
     root: Path,
@@ -107,13 +128,21 @@ def check(
     require: str,
     snapshot: Path | None,
     as_of: dt.datetime | None,
+    public_keys: tuple[Path, ...],
 ) -> None:
     """The CI gate: fail on unmapped controls, broken references and unknown tags."""
     from generator.pipeline import run_gate
     from generator.render import gate_github, gate_json, gate_junit, gate_sarif, gate_text
 
     now = as_of.replace(tzinfo=dt.UTC) if as_of is not None else dt.datetime.now(dt.UTC)
-    result = run_gate(root, docs_dir=docs_dir, require=require, snapshot=snapshot, now=now)
+    result = run_gate(
+        root,
+        docs_dir=docs_dir,
+        require=require,
+        snapshot=snapshot,
+        now=now,
+        public_keys=public_keys,
+    )
     renderers: dict[str, Callable[[Any], str]] = {
         "json": gate_json.render,
         "junit": gate_junit.render,
@@ -195,13 +224,22 @@ def verify(path: Path, public_key: Path | None) -> None:
     metavar="TEXT",
     help="Version printed on the cover (default: `git describe` of ROOT, else 'unversioned').",
 )
+@PUBLIC_KEYS
 @user_errors
-def pdf(root: Path, snapshot: Path | None, output: Path | None, version: str | None) -> None:
+def pdf(
+    root: Path,
+    snapshot: Path | None,
+    output: Path | None,
+    version: str | None,
+    public_keys: tuple[Path, ...],
+) -> None:
     """The PDF/A-3 audit pack, with the evidence snapshot embedded for `evidoc verify`."""
     from generator.pdf.build import RenderError, build_pack
 
     try:
-        result = build_pack(root, snapshot=snapshot, output=output, version=version)
+        result = build_pack(
+            root, snapshot=snapshot, output=output, version=version, public_keys=public_keys
+        )
     except RenderError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -319,12 +357,15 @@ SNAPSHOT_DIR = click.option(
     default=None,
     help="Write the site here (default: ROOT/site). A failed build leaves it untouched.",
 )
+@PUBLIC_KEYS
 @user_errors
-def build(root: Path, snapshot: Path | None, site_dir: Path | None) -> None:
+def build(
+    root: Path, snapshot: Path | None, site_dir: Path | None, public_keys: tuple[Path, ...]
+) -> None:
     """Build the docs site: hand-written pages plus generated ones, strict MkDocs."""
     from generator.site.build import build_site
 
-    result = build_site(root, snapshot=snapshot, site_dir=site_dir)
+    result = build_site(root, snapshot=snapshot, site_dir=site_dir, public_keys=public_keys)
     for line in result.messages:
         click.echo(line, err=True)
     if not result.ok:

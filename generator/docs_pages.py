@@ -74,6 +74,7 @@ def iter_pages(docs_dir: Path, root: Path) -> list[tuple[Path, str, str]]:
     if not docs_dir.is_dir():
         return []
     pages = []
+    base = docs_dir.resolve()
     for path in sorted(docs_dir.rglob("*.md")):
         if not path.is_file():
             continue
@@ -82,5 +83,17 @@ def iter_pages(docs_dir: Path, root: Path) -> list[tuple[Path, str, str]]:
             display = path.relative_to(root).as_posix()
         except ValueError:
             display = str(path)
+        refuse_outside(path, base, display)
         pages.append((path, rel, display))
     return pages
+
+
+def refuse_outside(path: Path, base: Path, display: str) -> None:
+    """A docs file that is a link to something outside the docs tree is never read or
+    published: it could name /proc/self/environ or a key."""
+    if not path.resolve().is_relative_to(base):
+        raise InputError(
+            display,
+            f"a symbolic link to {path.resolve()}, outside the docs directory; refused (the site "
+            "publishes only the instance's own files)",
+        )

@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from generator.docs_pages import iter_pages, read_front_matter
+from generator.docs_pages import DocPage, iter_pages, read_front_matter
 from generator.errors import InputError, InputErrors
 from generator.findings import Finding, FindingKind
 from generator.library import ControlEntry, Library, Loaded, LoadedFramework
 from generator.models import Attestation, Crosswalk, Framework, Group, Practice, Scope, Sources
+from generator.tag_grammar import MAX_TAG_CHARS
 from generator.validate import validate
 from generator.yamlio import Marks, load_yaml_file
 
@@ -97,6 +98,22 @@ def _index_framework(lf: LoadedFramework, findings: list[Finding]) -> None:
     walk(lf.model.groups, (), ())
 
 
+def _overlong_tags(page: DocPage) -> list[InputError]:
+    """Tags too long to name a control. Tag patterns are only proven fast up to this length,
+    and a finding that quotes a megabyte tag helps nobody."""
+    return [
+        InputError(
+            page.file,
+            f"tag is {len(tag.text):,} characters long; expected a tag naming a control, "
+            f"at most {MAX_TAG_CHARS} characters",
+            tag.line,
+            tag.column,
+        )
+        for tag in page.tags
+        if len(tag.text) > MAX_TAG_CHARS
+    ]
+
+
 def _duplicate(kind: str, ident: str, file: str, line: int | None, first: str) -> Finding:
     return Finding(
         kind=FindingKind.duplicate_id,
@@ -173,6 +190,7 @@ def load_library(root: Path, docs_dir: Path | None = None) -> Library:
     for path, rel, display in iter_pages(docs, root):
         page = c.run(lambda p=path, r=rel, d=display: read_front_matter(p, r, d))
         if page is not None:
+            c.errors.extend(_overlong_tags(page))
             lib.pages.append(page)
 
     if c.errors:

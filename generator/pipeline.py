@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.checks.context import CheckContext
+from generator.checks.context import Check, CheckContext
 from generator.checks.params import PARAMETERS
 from generator.checks.registry import CHECKS
+from generator.evidence_shapes import shape_problem
 from generator.gate import Requirement, gate_findings
 from generator.gitinfo import last_commit_time
 from generator.library import Library
@@ -16,18 +20,84 @@ from generator.loader import load_library
 from generator.render.gate_result import GateResult
 from generator.report import Report, build_report
 from generator.results import CheckResult, Results, ResultStatus, SnapshotInfo
-from generator.snapshot.store import Snapshot, latest_snapshot, load_snapshot
+from generator.snapshot.store import EvidenceRead, Snapshot, latest_snapshot, load_snapshot
+from generator.snapshot.trust import trusted_keys
 
 
-def find_snapshot(root: Path, snapshot: Path | None) -> Snapshot | None:
-    """The snapshot asked for, else the newest one of the instance, else None."""
+def trusted(library: Library, given: Sequence[Path] = ()) -> tuple[bytes, ...]:
+    """The keys snapshots must be signed by: --public-key, the environment, sources.yaml."""
+    configured = library.sources.model.trusted_keys if library.sources is not None else []
+    return trusted_keys(library.root, given, configured)
+
+
+def find_snapshot(root: Path, snapshot: Path | None, keys: Sequence[bytes] = ()) -> Snapshot | None:
+    """The snapshot asked for, else the newest one of the instance, else None; verified."""
     path = snapshot if snapshot is not None else latest_snapshot(root)
-    return load_snapshot(path) if path is not None else None
+    return load_snapshot(path, keys) if path is not None else None
+
+
+MAX_REASON = 300  # of an exception's text quoted in a result
+
+
+class EvidenceShapeError(Exception):
+    """An evidence item that verifies but does not hold what the checks read."""
+
+    def __init__(self, item_id: str, problem: str) -> None:
+        super().__init__(f"{item_id}: {problem}")
+        self.item_id = item_id
+        self.problem = problem
+
+
+@dataclass
+class _CheckView(Snapshot):
+    """The snapshot as one check run sees it: it records every item the check reads, and an
+    item whose data has the wrong shape stops the check with an error naming that item."""
+
+    shapes: dict[str, str | None] = field(default_factory=dict)  # shared by all views
+    read_ids: list[str] = field(default_factory=list)
+
+    def get(self, item_id: str, as_of: dt.datetime) -> EvidenceRead:
+        if item_id not in self.read_ids:
+            self.read_ids.append(item_id)
+        read = super().get(item_id, as_of)
+        if read.usable:
+            if item_id not in self.shapes:
+                self.shapes[item_id] = shape_problem(item_id, read.data)
+            problem = self.shapes[item_id]
+            if problem is not None:
+                raise EvidenceShapeError(item_id, problem)
+        return read
+
+
+def _view(snapshot: Snapshot, shapes: dict[str, str | None]) -> _CheckView:
+    # The view shares the snapshot's fields, its cache of parsed items included.
+    base = {f.name: getattr(snapshot, f.name) for f in dataclasses.fields(Snapshot) if f.init}
+    return _CheckView(**base, shapes=shapes)
+
+
+def _run_check(check: Check, ctx: CheckContext, view: _CheckView) -> list[CheckResult]:
+    """The check's results; when it stops on evidence it did not expect, one `error` result
+    naming the items it read and the problem. Whatever it decided before that is discarded, so
+    nothing passes on evidence that could not be read as a whole."""
+    try:
+        return check(ctx)
+    except EvidenceShapeError as exc:
+        reason = f"evidence {exc.item_id} does not have the shape the check reads: {exc.problem}"
+    except Exception as exc:  # evidence is input: no shape of it may crash a run
+        text = str(exc)
+        text = text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+        read = ", ".join(view.read_ids) or "no evidence item"
+        reason = (
+            f"the check could not evaluate the evidence it read ({read}): unexpected data "
+            f"({type(exc).__name__}: {text}); run `evidoc verify` and collect again"
+        )
+    return [ctx.result("all", ResultStatus.error, reason, view.read_ids)]
 
 
 def evaluate(library: Library, snapshot: Snapshot | None, as_of: dt.datetime) -> Results:
     """Run every practice's checks on the snapshot. Without one, nothing was collected."""
     results: list[CheckResult] = []
+    shapes: dict[str, str | None] = {}  # each item's shape is checked once per run
     for pid in sorted(library.practices):
         for ref in library.practices[pid].model.checks:
             check = CHECKS.get(ref.id)
@@ -45,14 +115,21 @@ def evaluate(library: Library, snapshot: Snapshot | None, as_of: dt.datetime) ->
                     )
                 )
                 continue
+            view = _view(snapshot, shapes)
             ctx = CheckContext(
-                library, snapshot, dict(ref.with_), pid, ref.id, as_of, name=ref.name or ""
+                library, view, dict(ref.with_), pid, ref.id, as_of, name=ref.name or ""
             )
-            results.extend(check(ctx))
+            results.extend(_run_check(check, ctx, view))
     info = None
     if snapshot is not None:
         m = snapshot.manifest
-        info = SnapshotInfo(id=m.id, digest=m.digest, collected_at=m.created_at, demo=m.demo)
+        info = SnapshotInfo(
+            id=m.id,
+            digest=m.digest,
+            collected_at=m.created_at,
+            demo=m.demo,
+            signer=snapshot.signer,
+        )
     return Results(snapshot=info, results=results)
 
 
@@ -75,10 +152,11 @@ def run_report(
     docs_dir: Path | None = None,
     snapshot: Path | None = None,
     now: dt.datetime | None = None,
+    public_keys: Sequence[Path] = (),
 ) -> tuple[Library, Report]:
     """Load, evaluate and report, judged at `now` or else at `judgement_time`."""
     library = load_library(root, docs_dir)
-    snap = find_snapshot(root, snapshot)
+    snap = find_snapshot(root, snapshot, trusted(library, public_keys))
     if now is None:
         now = judgement_time(root, snap)
     results = evaluate(library, snap, now)
@@ -92,7 +170,10 @@ def run_gate(
     require: str = "documented",
     snapshot: Path | None = None,
     now: dt.datetime,
+    public_keys: Sequence[Path] = (),
 ) -> GateResult:
-    library, report = run_report(root, docs_dir=docs_dir, snapshot=snapshot, now=now)
+    library, report = run_report(
+        root, docs_dir=docs_dir, snapshot=snapshot, now=now, public_keys=public_keys
+    )
     findings = gate_findings(library, report, now.date(), Requirement(require), PARAMETERS)
     return GateResult(report=report, findings=findings, require=require)

@@ -54,6 +54,7 @@ class SnapshotInfo(BaseModel):
     digest: str
     collected_at: str
     demo: bool = False
+    signer: str | None = None  # fingerprint of the key that signed the manifest
 
 
 class Results(BaseModel):

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from generator.tag_grammar import MAX_TAG_CHARS, Template, fill_template
+
 if TYPE_CHECKING:
     from generator.library import Library
 
@@ -49,11 +51,12 @@ class TagResolver:
     """Tries every framework's patterns in order; the first match wins."""
 
     def __init__(self, library: Library) -> None:
-        self._rules: list[tuple[str, re.Pattern[str], str]] = []
+        # Patterns and templates were checked when the catalogs were loaded (see tag_grammar).
+        self._rules: list[tuple[str, re.Pattern[str], Template]] = []
         self._library = library
         for fid in sorted(library.frameworks):
             for rule in library.frameworks[fid].model.tags:
-                self._rules.append((fid, rule.compiled(), rule.id))
+                self._rules.append((fid, rule.compiled(), rule.template()))
         self._cache: dict[str, TagMatch | None] = {}
 
     def resolve(self, tag: str) -> TagMatch | None:
@@ -61,15 +64,17 @@ class TagResolver:
             return self._cache[tag]
         text, deprecated = normalise(tag)
         found: TagMatch | None = None
-        for fid, pattern, template in self._rules:
+        # The patterns' work is bounded for tags up to this length only; the loader refuses
+        # longer tags, and a caller that did not load them gets no match rather than a hang.
+        rules = self._rules if len(text) <= MAX_TAG_CHARS else []
+        for fid, pattern, template in rules:
             match = pattern.search(text)
             if match is None:
                 continue
-            groups = {k: v for k, v in match.groupdict().items() if v is not None}
-            try:
-                cid = template.format(**groups).strip()
-            except (KeyError, IndexError, ValueError):
+            filled = fill_template(template, match.groupdict())
+            if filled is None:  # a group the id needs took no part in this match
                 continue
+            cid = filled.strip()
             framework = self._library.frameworks[fid]
             if cid in framework.controls:
                 kind = TagKind.control

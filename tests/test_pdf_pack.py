@@ -377,7 +377,8 @@ def test_a_tampered_snapshot_is_not_embedded(tmp_path: Path) -> None:
     item.write_bytes(item.read_bytes().replace(b"namespaces-0", b"namespaces-9"))
     proc = run_evidoc("pdf", "--root", root)
     assert proc.returncode == 2
-    assert "snapshot does not verify" in proc.stderr and "namespaces.json" in proc.stderr
+    assert "snapshot refused, it does not verify" in proc.stderr
+    assert "namespaces.json" in proc.stderr
     assert not (root / "build" / "audit-pack.pdf").exists()
 
 

@@ -91,10 +91,11 @@ def test_altered_evidence_never_passes(tmp_path: Path) -> None:
     text = item.read_text()
     assert '"PAYMENT_API_KEY":{"hmac":"a' in text
     item.write_text(text.replace('"PAYMENT_API_KEY":{"hmac":"a', '"PAYMENT_API_KEY":{"hmac":"b'))
-    _, doc = check_json(root)
-    after = {c["control"]: c for fw in doc["frameworks"] for c in fw["controls"]}
-    assert after["iso27001-2022:5.34"]["status"] == "no-evidence"
-    assert "altered after collection" in after["iso27001-2022:5.34"]["reason"]
+    # The whole snapshot is refused, by the gate as by every other command.
+    proc = run_evidoc("check", "--root", root, "--format", "json", "--as-of", AS_OF)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "evidence snapshot refused" in proc.stderr
+    assert "configmaps.json: SHA-256 does not match the manifest (tampered)" in proc.stderr
 
 
 def test_builds_judge_freshness_after_the_snapshot_was_taken(monkeypatch) -> None:

@@ -278,7 +278,8 @@ def test_tagged_pages_keep_their_h1_title(instance: Instance) -> None:
     )
     instance.write(
         "docs/restore.md",
-        "---\ntags: [DEMO A.2 Review every change]\n---\nRestore Runbook\n===============\n\nText.\n",
+        "---\ntags: [DEMO A.2 Review every change]\n---\n"
+        "Restore Runbook\n===============\n\nText.\n",
     )
     code, err, site = build(instance)
     assert code == 0, err

@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from generator.errors import InputError
 from generator.snapshot.store import Freshness, SnapshotWriter, load_snapshot
 from tests.conftest import run_evidoc
 
@@ -105,7 +106,12 @@ def test_checks_never_see_altered_evidence(tmp_path: Path) -> None:
     path = write(tmp_path)
     ns = path / "items/kubernetes/prod/prod-wc/namespaces.json"
     ns.write_bytes(ns.read_bytes().replace(b"shop", b"shoq"))
-    read = load_snapshot(path).get("kubernetes/prod/prod-wc/namespaces", AT)
+    # Loading refuses the whole snapshot ...
+    with pytest.raises(InputError, match=r"namespaces\.json: SHA-256 does not match"):
+        load_snapshot(path)
+    # ... and read without the check (as verify does), an altered item is never evidence.
+    snap = load_snapshot(path, verified=False)
+    read = snap.get("kubernetes/prod/prod-wc/namespaces", AT)
     assert read.state is Freshness.tampered and read.data is None and not read.usable
 
 

@@ -18,6 +18,7 @@ For each repository in evidence/sources.yaml this writes
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from generator import interrupt, scratch
 from generator.library import Library
 from generator.models.sources import Forge, Repository
 from generator.snapshot.manifest import MANIFEST, ItemStatus
@@ -217,8 +219,9 @@ def changed_paths(gitdir: Path, ref: str, base: str | None) -> dict[str, list[st
     """Paths changed by each first-parent commit after `base`, from one `git log` process.
 
     Diffing trees is most of the cost of reading history, so it is done for the commits that
-    reached the branch only, in a process of its own that runs while the graph is parsed."""
-    proc = subprocess.run(
+    reached the branch only, in a process of its own that runs while the graph is parsed.
+    It runs in a thread, which signals never reach: interrupt.run stops it when evidoc is."""
+    proc = interrupt.run(
         ["git", "-C", str(gitdir), *_paths_command(ref, base)],
         capture_output=True,
         env=_git_env(),
@@ -291,7 +294,7 @@ def _pump(source: Any, into: queue.SimpleQueue[bytes | None]) -> None:
 def stream_log(gitdir: Path, ref: str, base: str | None, signers: str) -> Iterator[RawCommit]:
     """Every commit reachable from `ref` and not from `base`, from one `git log` process."""
     with tempfile.TemporaryFile() as errors:  # a file, so a chatty stderr cannot block git
-        proc = subprocess.Popen(
+        proc = interrupt.popen(
             ["git", "-C", str(gitdir), *_log_command(ref, base, signers)],
             stdout=subprocess.PIPE,
             stderr=errors,
@@ -320,13 +323,15 @@ def stream_log(gitdir: Path, ref: str, base: str | None, signers: str) -> Iterat
                 fields.append(tail)
                 yield _parse_record(fields, number + 1)
         finally:
-            if reader.is_alive():  # the consumer stopped early: stop git, let the pump end
-                proc.kill()
-            reader.join()
-            proc.stdout.close()
-            code = proc.wait()
-            errors.seek(0)
-            err = errors.read().decode("utf-8", "replace")
+            with interrupt.deferred():
+                if reader.is_alive():  # the consumer stopped early: stop git, let the pump end
+                    proc.kill()
+                reader.join()
+                proc.stdout.close()
+                code = proc.wait()
+                interrupt.forget(proc)
+                errors.seek(0)
+                err = errors.read().decode("utf-8", "replace")
     if code != 0:
         lines = [line for line in err.strip().splitlines() if line]
         raise GitError(f"git log failed: {lines[-1] if lines else code}")
@@ -622,6 +627,7 @@ def _clone(repo: Repository, into: Path) -> Path:
             "--single-branch",
             f"--branch={repo.branch}",
             "--filter=blob:none",
+            "--",  # a URL that starts with '-' is a URL, never an option
             repo.url,
             str(target),
         ],
@@ -764,7 +770,8 @@ def collect_repository(
     common = {"collector": "git", "collected_at": now, "ttl": ttl, "source": source}
     earlier = _earlier_heads(writer.out_dir, repo)
     previous = _previous_head(earlier)
-    with tempfile.TemporaryDirectory(prefix="evidoc-git-") as tmp:
+    # A clone goes to a temporary directory, removed however the run ends (generator/scratch.py).
+    with scratch.temporary("evidoc-git-") as tmp:
         try:
             if repo.path is not None:
                 gitdir = _resolve(root, repo.path)
@@ -782,7 +789,8 @@ def collect_repository(
             with ThreadPoolExecutor(max_workers=1) as pool:
                 paths = pool.submit(changed_paths, gitdir, ref, window.base)
                 log = stream_log(gitdir, ref, window.base, signers or os.devnull)
-                raw = {c.sha: c for c in log}
+                with contextlib.closing(log):  # an interrupt stops git here, not at exit
+                    raw = {c.sha: c for c in log}
                 commits = build_history(raw, window, paths.result())
             compare = _compare_previous(gitdir, previous, head)
             rewrites = rewrites_in_period(gitdir, earlier, since, head)

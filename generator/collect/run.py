@@ -3,7 +3,8 @@
 One SnapshotWriter is opened; the Kubernetes collector fills it (every cluster concurrently),
 then the Git collector adds the configured repositories' items to the same writer; finally the
 manifest is sealed, optionally signed, and the snapshot directory is renamed into place. If
-anything raises, the staging directory is removed and no snapshot is left behind.
+anything raises, SIGINT and SIGTERM included (generator/interrupt.py), the staging directory is
+removed and no snapshot is left behind; collector threads stop at their next item.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from generator import interrupt
 from generator.collect import kube_resources as kr
 from generator.collect.digest import Redactor, load_digest_key
 from generator.collect.git import collect_git
@@ -80,8 +82,10 @@ def collect(
     def clock() -> dt.datetime:
         return now or dt.datetime.now(dt.UTC)
 
-    writer = SnapshotWriter(out_dir or root / SNAPSHOTS, started, demo=demo, note=note)
+    writer: SnapshotWriter | None = None
     try:
+        with interrupt.deferred():  # no signal between making the staging directory and here
+            writer = SnapshotWriter(out_dir or root / SNAPSHOTS, started, demo=demo, note=note)
         collect_all(
             targets,
             writer,
@@ -96,7 +100,8 @@ def collect(
             collect_git(library, writer, started, **({"ttl": ttl} if ttl is not None else {}))
         return writer.commit(sign_key)
     except BaseException:
-        writer.abort()
+        if writer is not None:
+            writer.abort()
         raise
 
 

@@ -5,30 +5,50 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from generator.models.common import ControlId, Slug, Strict, Text
+from generator.tag_grammar import Template, check_pattern, parse_template
 
 
 class TagRule(Strict):
     """A regular expression that recognises this framework's controls in docs-page tags."""
 
+    # The descriptions are part of the shipped JSON Schema (schemas/): change them together.
     pattern: Annotated[str, Field(description="Python regex; its named groups build the id")]
-    id: Annotated[str, Field(description="format string over the named groups")] = "{id}"
+    # Checked even when left out: the default {id} needs a group named id.
+    id: Annotated[
+        str, Field(description="format string over the named groups", validate_default=True)
+    ] = "{id}"
 
     @field_validator("pattern")
     @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            compiled = re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        if not compiled.groupindex:
-            raise ValueError("the pattern needs a named group, e.g. (?P<id>...)")
+    def _safe(cls, value: str) -> str:
+        # Raises a ValueError, which the loader reports at the pattern's file, line and column.
+        check_pattern(value)
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _plain_fields(cls, value: str, info: ValidationInfo) -> str:
+        template = parse_template(value)
+        pattern = info.data.get("pattern")
+        if pattern is None:  # the pattern itself was refused; that error says enough
+            return value
+        groups = re.compile(pattern).groupindex
+        for _literal, name in template:
+            if name is not None and name not in groups:
+                raise ValueError(
+                    f"the id template names {{{name}}}, but the pattern has no group "
+                    f"(?P<{name}>...); expected one of: {', '.join(sorted(groups))}"
+                )
         return value
 
     def compiled(self) -> re.Pattern[str]:
         return re.compile(self.pattern)
+
+    def template(self) -> Template:
+        return parse_template(self.id)
 
 
 class Control(Strict):

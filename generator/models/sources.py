@@ -62,12 +62,19 @@ class Repository(Strict):
     def _where(self) -> Repository:
         if self.path is None and self.url is None:
             raise ValueError("a repository needs a local 'path' or a clone 'url'")
+        if (self.url or "").startswith("-") or (self.path or "").startswith("-"):
+            raise ValueError(
+                "a repository 'url' or 'path' cannot start with '-' (git reads it as an option)"
+            )
         if self.since and self.until and self.since > self.until:
             raise ValueError("'since' is after 'until'")
         return self
 
 
 class Sources(Strict):
+    # Ed25519 public keys (PEM files, relative to the instance) one of which must have signed
+    # every snapshot that is read; empty: a signature is checked when present.
+    trusted_keys: list[Text] = []
     environments: list[Environment] = []
     deployments: list[Deployment] = []
     repositories: list[Repository] = []

@@ -3,27 +3,27 @@ subprocess -> the pack, written atomically."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import generator
-from generator.errors import InputError
+from generator import interrupt, scratch
 from generator.gitinfo import git_output, last_commit_time
 from generator.output import write_atomic
 from generator.pdf.html import render_html, stylesheets
 from generator.pdf.model import PackDocument, build_document
-from generator.pipeline import run_report
+from generator.pipeline import run_report, trusted
 from generator.snapshot.store import Snapshot, latest_snapshot, load_snapshot
-from generator.snapshot.verify import verify_snapshot
 
 DEFAULT_OUTPUT = Path("build") / "audit-pack.pdf"
+BUILD_PREFIX = ".evidoc-pdf-"  # the build directory, next to the output
 # The directory the generator package is imported from, so the render process imports the same
 # code whether evidoc is installed or run from a checkout.
 IMPORT_ROOT = Path(generator.__file__).resolve().parent.parent
@@ -69,18 +69,16 @@ def prepare(
     snapshot: Path | None = None,
     version: str | None = None,
     docs_dir: Path | None = None,
+    public_keys: Sequence[Path] = (),
 ) -> tuple[PackDocument, Path | None]:
     """Everything up to the document model; refuses a snapshot that does not verify."""
     snap_path = snapshot if snapshot is not None else latest_snapshot(root)
-    snap = load_snapshot(snap_path) if snap_path is not None else None
-    if snap_path is not None:
-        problems = verify_snapshot(snap_path)
-        if problems:
-            shown = "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
-            raise InputError(snap_path, f"snapshot does not verify, not embedding it: {shown}")
-    when, source = document_time(root, snap)
     # Statuses are judged when the instance was last changed, not when evidence was taken.
-    library, report = run_report(root, docs_dir=docs_dir, snapshot=snap_path)
+    library, report = run_report(
+        root, docs_dir=docs_dir, snapshot=snap_path, public_keys=public_keys
+    )
+    snap = load_snapshot(snap_path, trusted(library, public_keys)) if snap_path else None
+    when, source = document_time(root, snap)
     doc = build_document(
         library,
         report,
@@ -94,28 +92,30 @@ def prepare(
 
 
 def start_worker() -> subprocess.Popen[str]:
-    """A render process that imports WeasyPrint now and waits for its job on standard input."""
+    """A render process that imports WeasyPrint now and waits for its job on standard input.
+    It is killed when evidoc is interrupted, and (on Linux) when evidoc dies."""
     env = dict(os.environ)
     paths = (str(IMPORT_ROOT), env.get("PYTHONPATH", ""))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    return subprocess.Popen(
+    return interrupt.popen(
         [sys.executable, "-m", "generator.pdf.render_worker", "-"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=interrupt.die_with_parent(),
     )
 
 
-def stop_worker(worker: subprocess.Popen[str]) -> None:
-    """End a render process that was started but will not be given a job."""
-    if worker.poll() is None:
-        try:
-            worker.communicate("\n", timeout=5)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.communicate()
+def stop_worker(worker: subprocess.Popen[str], *, idle: bool = True) -> None:
+    """End a render process and reap it. An idle one (never given a job) is told there is
+    nothing to do; one that is rendering, or any once evidoc is interrupted, is killed."""
+    with interrupt.deferred():
+        if idle and worker.poll() is None and interrupt.received() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
+                worker.communicate("\n", timeout=5)
+        interrupt.stop_process(worker)
 
 
 def render_pdf(
@@ -129,11 +129,14 @@ def render_pdf(
     """Write the HTML and CSS into a fresh build directory next to OUTPUT, render them in a
     subprocess that may read only that directory, and move the PDF into place atomically."""
     worker = worker if worker is not None else start_worker()
-    build: Path | None = None
+    owned: scratch.ScratchDir | None = None
+    sent = False
     try:
         html = render_html(doc, template_dir)
         output.parent.mkdir(parents=True, exist_ok=True)
-        build = Path(tempfile.mkdtemp(prefix=".evidoc-pdf-", dir=output.parent))
+        with interrupt.deferred():
+            owned = scratch.make(BUILD_PREFIX, output.parent)
+        build = owned.path
         (build / "pack.html").write_text(html, encoding="utf-8")
         for name, css in stylesheets(template_dir).items():
             (build / name).write_bytes(css)
@@ -153,6 +156,7 @@ def render_pdf(
             ],
         }
         (build / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        sent = True
         try:
             stdout, stderr = worker.communicate(f"{build / 'job.json'}\n", timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -163,11 +167,14 @@ def render_pdf(
             tail = "\n".join(stderr.strip().splitlines()[-15:])
             raise RenderError(f"the PDF render process failed (exit {worker.returncode}):\n{tail}")
         info = json.loads(stdout.strip().splitlines()[-1])
-        write_atomic(output, (build / "pack.pdf").read_bytes())
+        with interrupt.deferred():
+            write_atomic(output, (build / "pack.pdf").read_bytes())
     finally:
-        stop_worker(worker)
-        if build is not None:
-            shutil.rmtree(build, ignore_errors=True)
+        # The render process is stopped (and reaped) before its build directory goes.
+        with interrupt.deferred():
+            stop_worker(worker, idle=not sent)
+            if owned is not None:
+                owned.remove()
     return PackResult(
         output=output,
         pages=info["pages"],
@@ -188,12 +195,15 @@ def build_pack(
     version: str | None = None,
     docs_dir: Path | None = None,
     template_dir: Path | None = None,
+    public_keys: Sequence[Path] = (),
 ) -> PackResult:
     worker = start_worker()  # imports WeasyPrint while the report is built
     try:
-        doc, _ = prepare(root, snapshot=snapshot, version=version, docs_dir=docs_dir)
+        doc, _ = prepare(
+            root, snapshot=snapshot, version=version, docs_dir=docs_dir, public_keys=public_keys
+        )
     except BaseException:
-        stop_worker(worker)
+        stop_worker(worker, idle=True)
         raise
     target = output if output is not None else root / DEFAULT_OUTPUT
     return render_pdf(doc, target, template_dir=template_dir, worker=worker)

@@ -20,6 +20,7 @@ from generator.pdf.isolation import Isolation, build_isolation
 from generator.report import STATUS_ORDER, ControlReport, PracticeLink, Report, Status
 from generator.results import CheckResult
 from generator.snapshot.manifest import MANIFEST, SIGNATURE, Manifest, ManifestItem
+from generator.snapshot.signing import fingerprint, signer_key
 
 # How the statuses read, in the order every summary shows them.
 STATUS_MEANING = {
@@ -157,6 +158,7 @@ class Cover:
     demo: bool
     note: str | None
     signed: bool
+    signer: str | None  # fingerprint of the signing key
     item_count: int
 
 
@@ -298,6 +300,7 @@ def build_document(
     items: list[ItemView] = []
     attachments: list[AttachmentSpec] = []
     signed = False
+    signer = None
     if manifest is not None and snapshot_dir is not None:
         items = [ItemView(i, anchor("item", i.id), i.path) for i in manifest.items]
         attachments.append(
@@ -310,6 +313,8 @@ def build_document(
         )
         if (snapshot_dir / SIGNATURE).is_file():
             signed = True
+            key = signer_key((snapshot_dir / SIGNATURE).read_bytes())
+            signer = fingerprint(key) if key is not None else None
             attachments.append(
                 AttachmentSpec(
                     SIGNATURE,
@@ -358,6 +363,7 @@ def build_document(
             demo=bool(manifest and manifest.demo),
             note=manifest.note if manifest else None,
             signed=signed,
+            signer=signer,
             item_count=len(items),
         ),
         summary=summary,

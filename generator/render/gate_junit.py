@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from generator.findings import Finding, Severity
 from generator.render.gate_result import GateResult
+from generator.render.xmltext import xml_text
 from generator.report import Status
 
 
@@ -65,8 +66,21 @@ def render(result: GateResult) -> str:
             suite, "testcase", classname="references", name=f"{f.kind.value} {f.file}:{f.line}"
         )
         ET.SubElement(case, "failure", type=f.kind.value, message=f.message).text = f.message
+    _fit_for_xml(suites)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
+
+
+def _fit_for_xml(root: ET.Element) -> None:
+    """ElementTree escapes markup but writes any character, including those XML 1.0 forbids:
+    titles, reasons and paths come from input, so every text and attribute is made fit."""
+    for element in root.iter():
+        if element.text:
+            element.text = xml_text(element.text)
+        if element.tail:
+            element.tail = xml_text(element.tail)
+        for key, value in element.attrib.items():
+            element.set(key, xml_text(value))
 
 
 def _in_scope_control(result: GateResult, ref: str | None) -> bool:

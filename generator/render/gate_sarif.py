@@ -7,6 +7,7 @@ import json
 from generator import __version__
 from generator.findings import FindingKind, Severity
 from generator.render.gate_result import GateResult
+from generator.render.xmltext import xml_values
 
 _HELP = {
     FindingKind.unmapped_control: "An in-scope control is neither mapped nor excluded.",
@@ -87,4 +88,5 @@ def render(result: GateResult) -> str:
             }
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    # SARIF viewers render messages into HTML and XML reports: no character either forbids.
+    return json.dumps(xml_values(doc), indent=2, ensure_ascii=False) + "\n"

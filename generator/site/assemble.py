@@ -6,16 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.docs_pages import DocPage
+from generator import resources
+from generator.docs_pages import DocPage, refuse_outside
 from generator.errors import InputError
 from generator.loader import load_library
-from generator import resources
-from generator.pipeline import evaluate, find_snapshot, judgement_time
+from generator.pipeline import evaluate, find_snapshot, judgement_time, trusted
 from generator.report import build_report
 from generator.site import config
 from generator.site.changes import compute_changes
@@ -75,6 +76,7 @@ def assemble(
     docs_dir: Path | None = None,
     pack: Path | None = None,
     now: dt.datetime | None = None,
+    public_keys: Sequence[Path] = (),
 ) -> Assembly:
     """Load, evaluate, report and render every page. Raises InputError(s) on bad input."""
     root = Path(root).resolve()
@@ -85,7 +87,7 @@ def assemble(
         )
     config.load_base(root)  # report a broken mkdocs.yml before any work
     library = load_library(root, docs)
-    snap = find_snapshot(root, snapshot)
+    snap = find_snapshot(root, snapshot, trusted(library, public_keys))
     if now is None:
         now = judgement_time(root, snap)
     results = evaluate(library, snap, now)
@@ -127,6 +129,7 @@ def _hand_written(asm: Assembly, docs: Path) -> None:
                 continue
             path = base / name
             rel = path.relative_to(docs).as_posix()
+            refuse_outside(path, docs.resolve(), f"docs/{rel}")
             page = pages.get(rel)
             if page is not None and page.tags:
                 text = path.read_text(encoding="utf-8")

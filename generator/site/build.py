@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator import interrupt, scratch
 from generator.errors import InputError
 from generator.output import replace_dir
 
@@ -50,10 +50,21 @@ def mkdocs_env(asm: Assembly | None = None) -> dict[str, str]:
 
 
 def scratch_dir() -> str | None:
-    """Where the build directory goes: RAM (/dev/shm) when there is one, since the build writes
-    thousands of small files that are read once; else the system's temporary directory."""
+    """Where the build directory goes: $TMPDIR when it is set (the user chose); else RAM
+    (/dev/shm) when there is one, since the build writes thousands of small files that are read
+    once; else the system's temporary directory."""
+    if os.environ.get("TMPDIR"):
+        return None
     shm = "/dev/shm"
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
+WORK_PREFIX = "evidoc-build-"  # the build directory, in scratch_dir()
+
+
+def staging_prefix(site_dir: Path) -> str:
+    """The name prefix of the directory MkDocs builds into, beside the site directory."""
+    return f".{site_dir.name}.staging-"
 
 
 def stage(asm: Assembly, work: Path, site_dir: Path, *, version_provider: bool = True) -> Path:
@@ -95,7 +106,8 @@ class MkDocs:
 
     def __init__(self, config_file: Path, cwd: Path) -> None:
         self.config_file = config_file
-        self.proc = subprocess.Popen(
+        # Killed when evidoc is interrupted, and (on Linux) when evidoc dies.
+        self.proc = interrupt.popen(
             [sys.executable, "-c", _WARM_MKDOCS, str(config_file)],
             cwd=cwd,  # the instance root, as if the user ran MkDocs there
             env=mkdocs_env(),
@@ -103,6 +115,7 @@ class MkDocs:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=interrupt.die_with_parent(),
         )
 
     def finish(self, asm: Assembly) -> tuple[int, list[str]]:
@@ -117,9 +130,8 @@ class MkDocs:
         return self.proc.returncode, lines
 
     def cancel(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate()
+        """Stop the build if it still runs, and reap it."""
+        interrupt.stop_process(self.proc)
 
 
 def explain(asm: Assembly, lines: list[str]) -> list[str]:
@@ -168,24 +180,28 @@ def build_site(
     site_dir: Path | None = None,
     pack: Path | None = None,
     version_provider: bool = True,
+    public_keys: Sequence[Path] = (),
 ) -> BuildResult:
     root = Path(root).resolve()
     target = Path(site_dir).resolve() if site_dir is not None else root / "site"
     check_site_dir(root, target)
     start = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="evidoc-build-", dir=scratch_dir()))
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    owned: list[scratch.ScratchDir] = []
+    mkdocs: MkDocs | None = None
     try:
-        mkdocs = MkDocs(work / "mkdocs.yml", root)
-        try:
-            from generator.site.assemble import assemble
+        # The build directory and the staging directory are locked while this run lives, and
+        # those of runs killed outright are removed here (generator/scratch.py).
+        with interrupt.deferred():
+            owned.append(scratch.make(WORK_PREFIX, scratch_dir()))
+            owned.append(scratch.make(staging_prefix(target), target.parent))
+        work, staging = owned[0].path, owned[1].path
+        with interrupt.deferred():
+            mkdocs = MkDocs(work / "mkdocs.yml", root)
+        from generator.site.assemble import assemble
 
-            asm = assemble(root, snapshot=snapshot, pack=pack)
-            stage(asm, work, staging, version_provider=version_provider)
-        except BaseException:
-            mkdocs.cancel()
-            raise
+        asm = assemble(root, snapshot=snapshot, pack=pack, public_keys=public_keys)
+        stage(asm, work, staging, version_provider=version_provider)
         generated = time.perf_counter()
         code, lines = mkdocs.finish(asm)
         done = time.perf_counter()
@@ -198,9 +214,15 @@ def build_site(
             mkdocs_seconds=done - generated,
         )
         if result.ok:
-            (staging / SITE_MARKER).write_text("a site built by evidoc build\n")
-            replace_dir(staging, target)
+            with interrupt.deferred():
+                (staging / SITE_MARKER).write_text("a site built by evidoc build\n")
+                replace_dir(staging, target)
+                owned.pop().release()  # the staging directory is the site now
         return result
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(staging, ignore_errors=True)
+        # MkDocs is stopped (and reaped) before the directories it writes and reads go.
+        with interrupt.deferred():
+            if mkdocs is not None:
+                mkdocs.cancel()
+            for owned_dir in owned:
+                owned_dir.remove()

@@ -205,6 +205,12 @@ class Site:
             'Built from evidence snapshot <code class="evidoc-snapshot">{}</code>, manifest '
             'SHA-256 <code class="evidoc-digest">{}</code>, collected {}.'
         ).format(m.id, m.digest, m.created_at)
+        signer = self.snapshot.signer
+        line += (
+            Markup(' Signed by key <code class="evidoc-signer">{}</code>.').format(signer)
+            if signer
+            else Markup(" Not signed.")
+        )
         if m.demo:
             line += Markup(" <strong>Demo evidence</strong>: not collected from real clusters.")
         return line

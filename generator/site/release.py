@@ -6,17 +6,22 @@ MkDocs copies it into the site and mike commits it with the version: on the bran
 `VERSION/audit-pack.pdf`, next to `VERSION/index.html`, and the dashboard links to it. The
 snapshot id and manifest digest are also recorded as properties of the version in
 `versions.json`.
+
+Interrupted (SIGINT, SIGTERM), a release forwards SIGTERM to the step that runs (an `evidoc`
+child cleans up after itself; mike is stopped), removes its build directory and puts the branch
+back where it was, so nothing is deployed.
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import interrupt, scratch
 from generator.errors import InputError
 from generator.site.assemble import assemble
 from generator.site.build import mkdocs_env, scratch_dir, stage
@@ -42,7 +47,33 @@ class ReleaseResult:
 def _run(
     cmd: list[str], cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    # On an interrupt the child gets SIGTERM and up to 30 s to clean up, then SIGKILL.
+    return interrupt.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, stop=signal.SIGTERM, grace=30
+    )
+
+
+def _branch_head(repo: Path, branch: str) -> str | None:
+    # Plain subprocess: this also runs after an interrupt, when interrupt.run would stop it.
+    proc = subprocess.run(
+        ["git", "rev-parse", "--verify", "-q", f"refs/heads/{branch}^{{commit}}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return (proc.stdout.strip() or None) if proc.returncode == 0 else None
+
+
+def _put_back(repo: Path, branch: str, before: str | None) -> None:
+    """Reset the branch to where it was before an interrupted deploy (only if it moved, and
+    only from where it is now, so nobody else's update is lost)."""
+    now = _branch_head(repo, branch)
+    if now == before:
+        return
+    ref = f"refs/heads/{branch}"
+    cmd = ["update-ref", ref, before, now] if before else ["update-ref", "-d", ref, now or ""]
+    subprocess.run(["git", *cmd], cwd=repo, capture_output=True, timeout=30)
 
 
 def git_toplevel(root: Path) -> Path:
@@ -102,8 +133,11 @@ def release(
             "no evidence snapshot to pin: run `evidoc collect` or pass --collect or --snapshot",
         )
 
-    work = Path(tempfile.mkdtemp(prefix="evidoc-release-", dir=scratch_dir()))
+    owned: scratch.ScratchDir | None = None
     try:
+        with interrupt.deferred():
+            owned = scratch.make("evidoc-release-", scratch_dir())
+        work = owned.path
         pack = work / PACK
         proc = _run(
             _evidoc(
@@ -136,13 +170,19 @@ def release(
             version,
             "latest",
         ]
-        proc = _run(deploy, repo, env)
-        if proc.returncode != 0:
-            raise _fail("mike deploy", proc)
-        default = [*_mike(), "set-default", "--config-file", str(config_file), *git, "latest"]
-        proc = _run(default, repo, env)
-        if proc.returncode != 0:
-            raise _fail("mike set-default", proc)
+        before = _branch_head(repo, branch)
+        try:
+            proc = _run(deploy, repo, env)
+            if proc.returncode != 0:
+                raise _fail("mike deploy", proc)
+            default = [*_mike(), "set-default", "--config-file", str(config_file), *git, "latest"]
+            proc = _run(default, repo, env)
+            if proc.returncode != 0:
+                raise _fail("mike set-default", proc)
+        except (KeyboardInterrupt, interrupt.Terminated):
+            with interrupt.deferred():
+                _put_back(repo, branch, before)
+            raise
         return ReleaseResult(
             version=version,
             branch=branch,
@@ -152,4 +192,5 @@ def release(
             messages=messages,
         )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if owned is not None:
+            owned.remove()

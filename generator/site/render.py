@@ -8,17 +8,15 @@ site has no HTML templates of its own (MkDocs and Material render the HTML).
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 
+import yaml
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from generator.resources import PackagedLoader
-
 
 # Characters with a meaning in Markdown, HTML or a common extension (emoji ':x:', magic links
 # '@user', math '$', critic/mark '~=^+', attr_list '{}', tables '|') become numeric entities.
@@ -55,14 +53,27 @@ def md_block(value: object) -> Markup:
 
 
 _TITLE = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06"})
+# Controls, lone surrogates and non-characters: invisible in a title, refused by YAML and XML.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
 
-def front_matter_title(value: object) -> Markup:
+def front_matter_title(value: object) -> str:
     """A page title for YAML front matter. MkDocs and Material print page titles unescaped in
     the nav and un-escape them inside <title>, so the title carries no '<', '>' or '&' at all:
     they become look-alike characters. The page's own heading shows the text as written."""
-    text = _SPACE.sub(" ", str(value)).strip().translate(_TITLE)
-    return Markup(json.dumps(text, ensure_ascii=False))
+    text = _UNPRINTABLE.sub("", _SPACE.sub(" ", str(value)))
+    return _SPACE.sub(" ", text).strip().translate(_TITLE)
+
+
+def front_matter(**fields: object) -> Markup:
+    """A page's YAML front matter, fences included, written by a YAML emitter: whatever a
+    title holds (quotes, colons, '#', characters YAML cannot hold raw), MkDocs reads back the
+    same value instead of silently dropping a broken block. `title` is made fit for a nav."""
+    data = {k: front_matter_title(v) if k == "title" else v for k, v in fields.items()}
+    text = yaml.safe_dump(
+        data, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1 << 16
+    )
+    return Markup(f"---\n{text}---")
 
 
 def _finalize(value: Any) -> Any:
@@ -124,8 +135,14 @@ def markdown_env() -> Environment:
     )
     env.filters["md"] = lambda v: Markup(md_escape(v))
     env.filters["block"] = md_block
-    env.filters["fmtitle"] = front_matter_title
-    env.globals.update(badge=badge, result=result, chart=chart, link=link, heading=heading)
+    env.globals.update(
+        badge=badge,
+        result=result,
+        chart=chart,
+        link=link,
+        heading=heading,
+        front_matter=front_matter,
+    )
     return env
 
 

@@ -6,15 +6,14 @@ browser reloads."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from generator import interrupt, scratch
 from generator.errors import InputError, InputErrors
 from generator.site import config
 from generator.site.assemble import assemble, sync
@@ -83,8 +82,11 @@ def serve(
     echo: Callable[[str], None] = print,
 ) -> int:
     root = Path(root).resolve()
-    work = Path(tempfile.mkdtemp(prefix="evidoc-serve-"))
+    owned: scratch.ScratchDir | None = None
     try:
+        with interrupt.deferred():
+            owned = scratch.make("evidoc-serve-")
+        work = owned.path
         refresh(root, work, snapshot)
         env = dict(os.environ, NO_MKDOCS_2_WARNING="1", DISABLE_MKDOCS_2_WARNING="true")
         cmd = [
@@ -99,10 +101,14 @@ def serve(
             "--livereload",
         ]
         # SIGTERM and SIGHUP unwind like Ctrl-C, so the MkDocs child is stopped and the build
-        # directory removed.
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        # directory removed. Under `evidoc serve` SIGINT and SIGTERM are already handled
+        # (generator/interrupt.py); stopping the preview is its normal end, so it exits 0.
+        handled = {signal.SIGHUP} | (set() if interrupt.active() else {signal.SIGTERM})
+        for sig in handled:
             signal.signal(sig, _exit_on_signal)
-        proc = subprocess.Popen(cmd, cwd=work, env=env, preexec_fn=_die_with_parent)
+        with interrupt.deferred():
+            proc = subprocess.Popen(cmd, cwd=work, env=env, preexec_fn=_die_with_parent)
+            interrupt.register(proc, signal.SIGTERM)
         echo(f"serving http://{dev_addr}/ ; watching {', '.join(WATCHED)} under {root}")
         seen = fingerprint(root)
         try:
@@ -121,14 +127,10 @@ def serve(
                 except InputError as exc:
                     echo(f"error: {exc}")
             return proc.returncode or 0
-        except (KeyboardInterrupt, SystemExit):
+        except (KeyboardInterrupt, interrupt.Terminated, SystemExit):
             return 0
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            interrupt.stop_process(proc, signal.SIGTERM, grace=10)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if owned is not None:
+            owned.remove()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -49,6 +50,20 @@ def sign(key: Ed25519PrivateKey, digest: str) -> bytes:
         "signature": base64.b64encode(key.sign(digest.encode())).decode(),
     }
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+
+
+def signer_key(signature: bytes) -> bytes | None:
+    """The raw public key a signature file names (not yet checked)."""
+    try:
+        return base64.b64decode(json.loads(signature)["public_key"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def fingerprint(public: bytes) -> str:
+    """How people compare keys: SHA256: and the unpadded base64 of its digest, as ssh does."""
+    digest = hashlib.sha256(public).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
 def check_signature(signature: bytes, digest: str, trusted: bytes | None = None) -> str | None:

@@ -7,8 +7,8 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
-import tempfile
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -16,11 +16,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from generator import interrupt, scratch
 from generator.errors import InputError
 from generator.snapshot.canonical import canonical_json, sha256_hex
 from generator.snapshot.manifest import MANIFEST, SIGNATURE, ItemStatus, Manifest, ManifestItem
 
 SNAPSHOTS = Path("evidence") / "snapshots"
+STAGING_PREFIX = ".collect-"  # a snapshot being written, in the snapshots directory
 _SNAPSHOT_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
 
@@ -42,7 +44,12 @@ def _safe_part(text: str) -> str:
 
 @dataclass
 class SnapshotWriter:
-    """Collect items into a staging directory; `commit` seals the manifest and renames."""
+    """Collect items into a staging directory; `commit` seals the manifest and renames.
+
+    The staging directory is locked while this process lives, and those left by collects that
+    were killed outright are removed when a writer is opened (generator/scratch.py). Once evidoc
+    is interrupted, or the writer aborted, `add` raises: collector threads stop at their next
+    item and nothing is written into a staging directory that is being removed."""
 
     out_dir: Path  # e.g. ROOT/evidence/snapshots
     created_at: dt.datetime
@@ -50,10 +57,18 @@ class SnapshotWriter:
     note: str | None = None
     _items: list[ManifestItem] = field(default_factory=list)
     _staging: Path | None = None
+    _owned: scratch.ScratchDir | None = field(default=None, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(tempfile.mkdtemp(prefix=".collect-", dir=self.out_dir))
+        try:
+            with interrupt.deferred():
+                self._owned = scratch.make(STAGING_PREFIX, self.out_dir)
+                self._staging = self._owned.path
+        except BaseException:
+            self.abort()
+            raise
 
     def add(
         self,
@@ -69,6 +84,39 @@ class SnapshotWriter:
         source: str | None = None,
         status: ItemStatus = ItemStatus.ok,
         detail: str | None = None,
+    ) -> ManifestItem:
+        with self._lock:
+            interrupt.check()
+            if self._staging is None:
+                raise RuntimeError("the snapshot was already committed or aborted")
+            return self._add(
+                item_id,
+                data,
+                collector=collector,
+                query=query,
+                collected_at=collected_at,
+                ttl=ttl,
+                environment=environment,
+                context=context,
+                source=source,
+                status=status,
+                detail=detail,
+            )
+
+    def _add(
+        self,
+        item_id: str,
+        data: Any,
+        *,
+        collector: str,
+        query: str,
+        collected_at: dt.datetime,
+        ttl: int,
+        environment: str | None,
+        context: str | None,
+        source: str | None,
+        status: ItemStatus,
+        detail: str | None,
     ) -> ManifestItem:
         assert self._staging is not None
         if any(i.id == item_id for i in self._items):
@@ -98,6 +146,10 @@ class SnapshotWriter:
 
     def commit(self, sign_key: Any = None) -> Path:
         """Seal the manifest (and sign it) and move the snapshot into place."""
+        with self._lock:
+            return self._commit(sign_key)
+
+    def _commit(self, sign_key: Any) -> Path:
         from generator.snapshot.signing import sign
 
         assert self._staging is not None
@@ -116,13 +168,20 @@ class SnapshotWriter:
         if target.exists():
             self.abort()
             raise InputError(target, "a snapshot with this timestamp already exists")
-        os.replace(self._staging, target)
-        self._staging = None
+        with interrupt.deferred():
+            os.replace(self._staging, target)
+            self._staging = None
+            if self._owned is not None:
+                self._owned.release()  # the staging directory is the snapshot now
+                self._owned = None
         return target
 
     def abort(self) -> None:
-        if self._staging is not None:
-            shutil.rmtree(self._staging, ignore_errors=True)
+        """Remove the staging directory (waits for an item being written by another thread)."""
+        with self._lock, interrupt.deferred():
+            if self._owned is not None:
+                self._owned.remove()
+                self._owned = None
             self._staging = None
 
 
@@ -160,6 +219,15 @@ class Snapshot:
     def created_at(self) -> dt.datetime:
         return parse_time(self.manifest.created_at)
 
+    @property
+    def signer(self) -> str | None:
+        """The fingerprint of the key that signed the manifest, if it is signed."""
+        from generator.snapshot.signing import fingerprint, signer_key
+
+        sig = self.path / SIGNATURE
+        key = signer_key(sig.read_bytes()) if sig.is_file() and not sig.is_symlink() else None
+        return fingerprint(key) if key is not None else None
+
     def items(self, prefix: str = "") -> list[ManifestItem]:
         return [i for i in self.manifest.items if i.id.startswith(prefix)]
 
@@ -189,8 +257,13 @@ class Snapshot:
         return EvidenceRead(item_id, Freshness.ok, self._cache[item_id], item)
 
 
-def load_snapshot(path: Path) -> Snapshot:
+def load_snapshot(path: Path, trusted: Sequence[bytes] = (), *, verified: bool = True) -> Snapshot:
+    """The snapshot at PATH. Unless told otherwise it is verified first, as a whole: the manifest
+    digest, every item, no links, and the signature (made by a trusted key when keys are
+    configured). Nothing reads evidence that `evidoc verify` would reject."""
     manifest_path = path / MANIFEST
+    if manifest_path.is_symlink():
+        raise InputError(manifest_path, "a symbolic link, not a snapshot manifest (refused)")
     try:
         raw = manifest_path.read_bytes()
     except OSError as exc:
@@ -203,6 +276,19 @@ def load_snapshot(path: Path) -> Snapshot:
         raise InputError(
             manifest_path, f"not an evidoc manifest: {where}: {first['msg']}"
         ) from None
+    if verified:
+        from generator.snapshot.verify import snapshot_problems
+
+        problems = snapshot_problems(path, manifest, trusted)
+        if problems:
+            shown = "; ".join(problems[:5]) + (
+                f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+            )
+            raise InputError(
+                path,
+                f"evidence snapshot refused, it does not verify: {shown} "
+                f"(run `evidoc verify {path}`)",
+            )
     return Snapshot(path=path, manifest=manifest)
 
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from generator.snapshot.canonical import sha256_hex
 from generator.snapshot.manifest import MANIFEST, SIGNATURE, Manifest
-from generator.snapshot.signing import check_signature
+from generator.snapshot.signing import check_signature, fingerprint, signer_key
 
 
 def verify_files(
     manifest: Manifest,
     files: dict[str, bytes],
     signature: bytes | None,
-    trusted_key: bytes | None = None,
+    trusted_key: bytes | Sequence[bytes] | None = None,
 ) -> list[str]:
     """Problems found, one line each; empty when everything is intact.
 
@@ -32,29 +33,50 @@ def verify_files(
             problems.append(f"{item.path}: SHA-256 does not match the manifest (tampered)")
     for extra in sorted(set(files) - listed):
         problems.append(f"{extra}: extra file not listed in the manifest")
+    trusted = [trusted_key] if isinstance(trusted_key, bytes) else list(trusted_key or ())
     if signature is not None:
-        why = check_signature(signature, manifest.digest, trusted_key)
+        why = check_signature(signature, manifest.digest)
         if why is not None:
             problems.append(f"{SIGNATURE}: {why}")
-    elif trusted_key is not None:
+        elif trusted and signer_key(signature) not in trusted:
+            problems.append(
+                f"{SIGNATURE}: signature was made by a key other than the trusted one "
+                f"({fingerprint(signer_key(signature) or b'')})"
+            )
+    elif trusted:
         problems.append(f"{SIGNATURE}: missing, but a trusted key was given")
     return problems
 
 
-def read_snapshot_files(path: Path) -> dict[str, bytes]:
-    files = {}
+def read_snapshot_files(path: Path) -> tuple[dict[str, bytes], list[str]]:
+    """Every regular file of the snapshot but the manifest and signature, and the problems:
+    a symbolic link is never followed (it could point anywhere, e.g. at a key)."""
+    files, problems = {}, []
     for file in sorted(path.rglob("*")):
-        if file.is_file():
-            rel = file.relative_to(path).as_posix()
-            if rel not in (MANIFEST, SIGNATURE):
-                files[rel] = file.read_bytes()
-    return files
+        rel = file.relative_to(path).as_posix()
+        if file.is_symlink():
+            problems.append(f"{rel}: a symbolic link, not a file of the snapshot (refused)")
+        elif file.is_file() and rel not in (MANIFEST, SIGNATURE):
+            files[rel] = file.read_bytes()
+    return files, problems
 
 
-def verify_snapshot(path: Path, trusted_key: bytes | None = None) -> list[str]:
+def snapshot_problems(
+    path: Path, manifest: Manifest, trusted: bytes | Sequence[bytes] | None = None
+) -> list[str]:
+    """Everything that makes a snapshot directory untrustworthy; empty when it is intact."""
+    files, problems = read_snapshot_files(path)
+    sig_path = path / SIGNATURE
+    signature = None
+    if sig_path.is_symlink():
+        problems.append(f"{SIGNATURE}: a symbolic link, not a file of the snapshot (refused)")
+    elif sig_path.is_file():
+        signature = sig_path.read_bytes()
+    return problems + verify_files(manifest, files, signature, trusted)
+
+
+def verify_snapshot(path: Path, trusted_key: bytes | Sequence[bytes] | None = None) -> list[str]:
     from generator.snapshot.store import load_snapshot
 
-    snapshot = load_snapshot(path)
-    sig_path = path / SIGNATURE
-    signature = sig_path.read_bytes() if sig_path.is_file() else None
-    return verify_files(snapshot.manifest, read_snapshot_files(path), signature, trusted_key)
+    snapshot = load_snapshot(path, verified=False)
+    return snapshot_problems(path, snapshot.manifest, trusted_key)
