@@ -149,3 +149,16 @@ def test_a_docs_link_outside_the_instance_is_refused(tmp_path: Path) -> None:
     (root / "docs" / "environ.md").unlink()
     proc = run("build", root)
     assert proc.returncode == 2 and "docs/notes.txt" in proc.stderr
+
+
+def test_a_stray_archive_beside_the_snapshots_is_not_a_snapshot(tmp_path: Path) -> None:
+    root = small_instance(tmp_path / "inst").root
+    snapshot = latest_snapshot(root)
+    assert snapshot is not None
+    archive = snapshot.parent / "0-archive"
+    archive.mkdir()
+    (archive / MANIFEST).write_bytes((snapshot / MANIFEST).read_bytes())
+    for command in COMMANDS:
+        proc = run(command, root)
+        assert proc.returncode in (0, 1), (command, proc.stderr)
+        assert "0-archive" not in proc.stderr

@@ -9,7 +9,7 @@ from generator.library import Library
 from generator.report import Report, Status, build_report
 from generator.results import SnapshotInfo
 from generator.snapshot.manifest import MANIFEST
-from generator.snapshot.store import SNAPSHOTS, Snapshot, load_snapshot
+from generator.snapshot.store import SNAPSHOT_NAME, SNAPSHOTS, Snapshot, load_snapshot
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,12 @@ def previous_snapshot(root: Path, current: Snapshot) -> Path | None:
     base = root / SNAPSHOTS
     if not base.is_dir():
         return None
+    # Only directories named as collect names them: a copied archive is not a snapshot.
     older = sorted(
         p
         for p in base.iterdir()
         if p.is_dir()
-        and not p.name.startswith(".")
+        and SNAPSHOT_NAME.match(p.name)
         and (p / MANIFEST).is_file()
         and p.name < current.manifest.id
     )

@@ -23,7 +23,7 @@ from generator.snapshot.manifest import MANIFEST, SIGNATURE, ItemStatus, Manifes
 
 SNAPSHOTS = Path("evidence") / "snapshots"
 STAGING_PREFIX = ".collect-"  # a snapshot being written, in the snapshots directory
-_SNAPSHOT_NAME = re.compile(r"^\d{8}T\d{6}Z$")
+SNAPSHOT_NAME = re.compile(r"^\d{8}T\d{6}Z$")
 
 
 def snapshot_id(at: dt.datetime) -> str:
@@ -299,7 +299,7 @@ def latest_snapshot(root: Path) -> Path | None:
         return None
     # Only directories named as collect names them: an archive copied beside them must not win.
     found = sorted(
-        p for p in base.iterdir() if _SNAPSHOT_NAME.match(p.name) and (p / MANIFEST).is_file()
+        p for p in base.iterdir() if SNAPSHOT_NAME.match(p.name) and (p / MANIFEST).is_file()
     )
     return found[-1] if found else None
 
