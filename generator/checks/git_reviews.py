@@ -174,6 +174,15 @@ def _gitlab_view(data: dict[str, Any]) -> ForgeView:
             if mr is None:
                 continue
             authors = {mr["author"].casefold()} if mr.get("author") else set()
+            # An approver whose name is that of an author, co-author or committer of one of the
+            # request's commits wrote part of the change.
+            writers = {n for c in mr.get("commits") or [] for n in c.get("authors") or []}
+            names = mr.get("approver_names") or {}
+            authors |= {
+                who.casefold()
+                for who in mr.get("approved_by", [])
+                if (names.get(who) or "").strip().casefold() in writers
+            }
             view.by_commit.setdefault(sha, []).append(
                 Change(
                     f"merge request !{iid}", frozenset(authors), tuple(mr.get("approved_by", []))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -97,6 +98,27 @@ def _merge_request(mr: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_CO_AUTHOR = re.compile(r"^co-authored-by:\s*(.*?)\s*<([^>]+)>\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def _mr_commit(c: dict[str, Any]) -> dict[str, Any]:
+    """Who wrote and who committed one commit of a merge request, by name and e-mail."""
+    return {
+        "sha": c.get("id"),
+        "authors": sorted(
+            {
+                (c.get("author_name") or "").strip().casefold(),
+                (c.get("committer_name") or "").strip().casefold(),
+                *(
+                    m.group(1).strip().casefold()
+                    for m in _CO_AUTHOR.finditer(c.get("message") or "")
+                ),
+            }
+            - {""}
+        ),
+    }
+
+
 def _merge_requests(
     client: ForgeClient, pid: str, branch: str, history: History | None
 ) -> dict[str, Any]:
@@ -133,10 +155,16 @@ def _merge_requests(
                 take(mr, sha)
     for iid, mr in mrs.items():
         approvals = client.get_json(f"/projects/{pid}/merge_requests/{iid}/approvals")
-        mr["approved_by"] = sorted(
-            filter(None, (_user(a.get("user")) for a in approvals.get("approved_by") or []))
-        )
+        approvers = [a.get("user") or {} for a in approvals.get("approved_by") or []]
+        mr["approved_by"] = sorted(filter(None, (_user(u) for u in approvers)))
+        # Display names: GitLab shows no e-mail of an approver, so names are what ties an
+        # approver to the commits of the change.
+        mr["approver_names"] = {
+            u["username"]: u.get("name") or "" for u in approvers if u.get("username")
+        }
         mr["approvals_required"] = approvals.get("approvals_required")
+        commits = client.all(f"/projects/{pid}/merge_requests/{iid}/commits", {"per_page": 100})
+        mr["commits"] = [_mr_commit(c) for c in commits]
     return {
         "branch": branch,
         "period": {"since": since_param(history.since), "until": since_param(history.until)},
