@@ -146,6 +146,10 @@ def handled(echo: Callable[[str], None] | None = None) -> Iterator[None]:
         line = f"evidoc: stopped by {name}; temporary files removed, earlier outputs unchanged"
         with contextlib.suppress(Exception):
             (echo or (lambda text: print(text, file=sys.stderr)))(line)
+        # CPython remembers a KeyboardInterrupt that left code run from a string (the source
+        # dataclasses and namedtuple generate at import) even once it is caught, and then ends
+        # the process by SIGINT instead of with this exit code; running such code forgets it.
+        exec("pass")
         raise SystemExit(EXIT_CODES.get(signum, 128 + signum)) from None
     finally:
         _reset(previous)

@@ -4,9 +4,9 @@ A run that is interrupted removes its temporary directories itself (generator/in
 that is killed outright (SIGKILL, the OOM killer, a node that goes away) cannot, so the next run
 removes what it left: every temporary directory evidoc makes is created by `make()`, which holds
 an exclusive `flock` on the directory for as long as the process lives; the kernel drops the lock
-when the process ends, however it ends. `sweep()` removes a directory with the given name prefix
-only if
+when the process ends, however it ends. `sweep()` removes a directory only if
 
+- its name is the prefix and the 8 characters `mkdtemp` adds, nothing else,
 - it is a directory (not a symbolic link) owned by the current user,
 - its lock can be taken, so no live process holds it (a live run of evidoc always does), and
 - it has not been modified for STALE_AFTER seconds, which covers the instant between creating a
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -100,8 +101,9 @@ def sweep(
 ) -> list[Path]:
     """Remove the PREFIX* directories under PARENT that runs killed outright left behind."""
     base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    name = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}")  # as tempfile.mkdtemp names them
     try:
-        entries = [e for e in os.scandir(base) if e.name.startswith(prefix)]
+        entries = [e for e in os.scandir(base) if name.fullmatch(e.name)]
     except OSError:
         return []
     removed = []

@@ -106,11 +106,15 @@ class MkDocs:
 
     def __init__(self, config_file: Path, cwd: Path) -> None:
         self.config_file = config_file
+        # Its TMPDIR is inside the build directory, so that what it leaves there when it is
+        # stopped goes with that directory.
+        tmp = config_file.parent / ".tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
         # Killed when evidoc is interrupted, and (on Linux) when evidoc dies.
         self.proc = interrupt.popen(
             [sys.executable, "-c", _WARM_MKDOCS, str(config_file)],
             cwd=cwd,  # the instance root, as if the user ran MkDocs there
-            env=mkdocs_env(),
+            env={**mkdocs_env(), "TMPDIR": str(tmp)},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
