@@ -178,29 +178,38 @@ def schemas(root: Path) -> None:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--public-key",
+    "public_keys",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="Also require the signature to be made by this Ed25519 key (PEM).",
+    multiple=True,
+    help="Also require the signatures (of the snapshot, and of a pack) to be made by this "
+    "Ed25519 key (PEM); may be repeated (e.g. the collector's key and the pack signer's).",
 )
 @user_errors
-def verify(path: Path, public_key: Path | None) -> None:
-    """Recompute every hash (and the signature) of a snapshot directory or an audit pack PDF."""
+def verify(path: Path, public_keys: tuple[Path, ...]) -> None:
+    """Recompute every hash (and the signature) of a snapshot directory or an audit pack PDF;
+    for a pack also its embedded report and the pack signature."""
     from generator.snapshot.signing import public_key_bytes
     from generator.snapshot.verify import verify_snapshot
 
-    trusted = public_key_bytes(public_key) if public_key is not None else None
+    trusted = [public_key_bytes(k) for k in public_keys]
+    facts: list[str] = []
     if path.is_dir():
         problems = verify_snapshot(path, trusted)
+        failed = "the evidence is not as it was collected"
     else:
-        from generator.pdf.verify import verify_pack
+        from generator.pdf.verify import check_pack
 
-        problems = verify_pack(path, trusted)
+        verdict = check_pack(path, trusted)
+        problems, facts = verdict.problems, verdict.facts
+        failed = "the pack is not as it was made"
     for problem in problems:
         click.echo(f"{path}: {problem}")
     if problems:
-        click.echo(f"FAIL: {len(problems)} problem(s); the evidence is not as it was collected")
+        click.echo(f"FAIL: {len(problems)} problem(s); {failed}")
         sys.exit(1)
     click.echo(f"OK: {path} is intact")
+    for fact in facts:
+        click.echo(f"  {fact}")
 
 
 @main.command()
@@ -225,6 +234,13 @@ def verify(path: Path, public_key: Path | None) -> None:
     help="Version printed on the cover (default: `git describe` of ROOT, else 'unversioned').",
 )
 @PUBLIC_KEYS
+@click.option(
+    "--sign-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Sign the pack (manifest digest, report digest and version) with this Ed25519 private "
+    "key (PEM); default: $EVIDOC_SIGNING_KEY.",
+)
 @user_errors
 def pdf(
     root: Path,
@@ -232,13 +248,22 @@ def pdf(
     output: Path | None,
     version: str | None,
     public_keys: tuple[Path, ...],
+    sign_key: Path | None,
 ) -> None:
-    """The PDF/A-3 audit pack, with the evidence snapshot embedded for `evidoc verify`."""
+    """The PDF/A-3 audit pack, with the evidence snapshot and its report embedded for
+    `evidoc verify`."""
     from generator.pdf.build import RenderError, build_pack
+    from generator.snapshot.signing import load_private_key
 
+    key = load_private_key(sign_key)
     try:
         result = build_pack(
-            root, snapshot=snapshot, output=output, version=version, public_keys=public_keys
+            root,
+            snapshot=snapshot,
+            output=output,
+            version=version,
+            public_keys=public_keys,
+            sign_key=key,
         )
     except RenderError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -251,6 +276,8 @@ def pdf(
         else "no evidence collected"
     )
     click.echo(f"wrote {result.output} ({result.pages} pages; {evidence})")
+    signed = f"signed by key {result.pack_signer}" if result.pack_signer else "not signed"
+    click.echo(f"report sha256:{result.report_digest}; pack {signed}")
 
 
 @main.command()

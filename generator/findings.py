@@ -34,9 +34,24 @@ class FindingKind(StrEnum):
     unproven_control = "unproven-control"
     # An excluded control whose proving checks fail or lack evidence: shown, never hidden.
     excluded_evidence = "excluded-evidence"
+    # Applicability (scope.yaml): an exclusion the control's catalog forbids (HIPAA required);
+    # an exclusion the catalog allows only with a documented decision and alternative measure
+    # (HIPAA addressable) that lacks them; an inherited entry that has expired; a control both
+    # excluded and inherited (or planned); a planned implementation past its due date.
+    forbidden_exclusion = "forbidden-exclusion"
+    undocumented_decision = "undocumented-decision"
+    expired_inheritance = "expired-inheritance"
+    conflicting_scope = "conflicting-scope"
+    overdue_plan = "overdue-plan"
 
 
-WARNINGS = {FindingKind.group_tag, FindingKind.expired_attestation, FindingKind.excluded_evidence}
+WARNINGS = {
+    FindingKind.group_tag,
+    FindingKind.expired_attestation,
+    FindingKind.excluded_evidence,
+    FindingKind.undocumented_decision,
+    FindingKind.overdue_plan,
+}
 
 
 class Finding(BaseModel):

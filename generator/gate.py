@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from generator.findings import Finding, FindingKind
 from generator.library import Library
+from generator.models import Control, ExclusionRule, Framework
 from generator.models.common import split_ref
 from generator.report import Report, Status
 from generator.results import CheckResult, ResultStatus, root_causes
@@ -52,6 +53,137 @@ def _reference(
         line=line,
         column=column,
     )
+
+
+def _catalog_control(library: Library, ref: str) -> tuple[Framework, Control] | None:
+    fid, cid = split_ref(ref)
+    lf = library.frameworks.get(fid)
+    entry = lf.controls.get(cid) if lf else None
+    return (lf.model, entry.control) if lf and entry else None
+
+
+def applicability_findings(library: Library, today: dt.date) -> list[Finding]:
+    """What the catalogs' exclusion rules and scope.yaml's inherited and implementation entries
+    say about the scope; unknown references are reported with the other references."""
+    if library.scope is None:
+        return []
+    scope = library.scope
+    out: list[Finding] = []
+
+    def at(*path: str | int) -> dict[str, object]:
+        line, col = scope.marks.locate(path)
+        return {"file": scope.file, "line": line, "column": col}
+
+    excluded: dict[str, int] = {}
+    for i, ex in enumerate(scope.model.exclusions):
+        if not ex.expired(today):
+            excluded.setdefault(ex.control, i)
+        found = _catalog_control(library, ex.control)
+        if found is None:
+            continue
+        framework, control = found
+        rule = framework.exclusion_rule(control)
+        level = f" ({control.level})" if control.level else ""
+        if rule is ExclusionRule.forbidden and control.applies_if is None:
+            out.append(
+                Finding(
+                    kind=FindingKind.forbidden_exclusion,
+                    control=ex.control,
+                    message=(
+                        f"{ex.control} {control.title}{level} may not be excluded: "
+                        f"{framework.title} requires it to be implemented. Map it to a practice "
+                        "or attestation, or list it under `inherited:` when a provider "
+                        "implements it"
+                    ),
+                    **at("exclusions", i, "control"),
+                )
+            )
+        elif rule is ExclusionRule.decision and control.applies_if is None:
+            missing = [k for k in ("decision", "alternative") if getattr(ex, k) is None]
+            if missing:
+                out.append(
+                    Finding(
+                        kind=FindingKind.undocumented_decision,
+                        control=ex.control,
+                        message=(
+                            f"{ex.control} {control.title}{level} is excluded without "
+                            f"{' and '.join(f'`{k}:`' for k in missing)}: {framework.title} "
+                            "lets it be left out only by a documented decision that names the "
+                            "equivalent alternative measure; implement it or document both"
+                        ),
+                        **at("exclusions", i, "control"),
+                    )
+                )
+
+    inherited: dict[str, int] = {}
+    for i, inh in enumerate(scope.model.inherited):
+        line, col = scope.marks.locate(("inherited", i, "control"))
+        found = _reference(library, inh.control, scope.file, line, col)
+        if found is not None:
+            out.append(found)
+        if inh.expired(today):
+            out.append(
+                Finding(
+                    kind=FindingKind.expired_inheritance,
+                    control=inh.control,
+                    message=(
+                        f"inheritance of {inh.control} from {inh.provider} expired on "
+                        f"{inh.expires}; renew the provider's evidence or map the control"
+                    ),
+                    **at("inherited", i, "expires"),
+                )
+            )
+        else:
+            inherited.setdefault(inh.control, i)
+        if inh.control in excluded:
+            out.append(
+                Finding(
+                    kind=FindingKind.conflicting_scope,
+                    control=inh.control,
+                    message=(
+                        f"{inh.control} is both inherited from {inh.provider} (applicable) and "
+                        f"excluded at line {at('exclusions', excluded[inh.control])['line']} "
+                        "(not applicable); keep one"
+                    ),
+                    **at("inherited", i, "control"),
+                )
+            )
+
+    for i, entry in enumerate(scope.model.implementation):
+        line, col = scope.marks.locate(("implementation", i, "control"))
+        found = _reference(library, entry.control, scope.file, line, col)
+        if found is not None:
+            out.append(found)
+        other = [
+            what
+            for what, refs in (("excluded", excluded), ("inherited", inherited))
+            if entry.control in refs
+        ]
+        if other:
+            out.append(
+                Finding(
+                    kind=FindingKind.conflicting_scope,
+                    control=entry.control,
+                    message=(
+                        f"{entry.control} has an implementation entry ({entry.status}) but is "
+                        f"also {other[0]}; keep one"
+                    ),
+                    **at("implementation", i, "control"),
+                )
+            )
+        if entry.due is not None and entry.due < today:
+            out.append(
+                Finding(
+                    kind=FindingKind.overdue_plan,
+                    control=entry.control,
+                    message=(
+                        f"the implementation of {entry.control} was planned for {entry.due}; "
+                        "implement and map it, or plan it anew"
+                    ),
+                    **at("implementation", i, "due"),
+                )
+            )
+    return out
 
 
 def gate_findings(
@@ -97,6 +229,7 @@ def gate_findings(
                         line=scope.marks.locate(("exclusions", i, "expires"))[0],
                     )
                 )
+        findings.extend(applicability_findings(library, today))
 
     page_names = {page.path for page in library.pages}
     for pid in sorted(library.practices):

@@ -7,13 +7,34 @@ from collections import defaultdict
 
 from pydantic import BaseModel, ConfigDict
 
+from generator.implementation import (
+    IMPLEMENTATION_ORDER,
+    Implementation,
+    implementation_status,
+)
 from generator.library import Library
-from generator.models import Attestation, Exclusion, Relationship
+from generator.models import (
+    Attestation,
+    Exclusion,
+    ExclusionRule,
+    ImplementationEntry,
+    Inherited,
+    Relationship,
+)
 from generator.results import CheckResult, Results, SnapshotInfo
 from generator.status import Proof, Status, control_status, excluded_evidence
 from generator.tags import TagKind, TagResolver
 
-__all__ = ["STATUS_ORDER", "ControlReport", "FrameworkReport", "Report", "Status", "build_report"]
+__all__ = [
+    "IMPLEMENTATION_ORDER",
+    "STATUS_ORDER",
+    "ControlReport",
+    "FrameworkReport",
+    "Implementation",
+    "Report",
+    "Status",
+    "build_report",
+]
 
 
 STATUS_ORDER = [
@@ -54,6 +75,14 @@ class ControlReport(BaseModel):
     results: list[CheckResult] = []  # of the checks that prove this control, by any mapping
     # An excluded control whose proving checks fail or lack evidence: why (never hidden).
     excluded_evidence: str | None = None
+    # The Statement of Applicability's axis (generator/implementation.py), next to `status`.
+    implementation: Implementation = Implementation.not_implemented
+    implementation_reason: str = ""
+    inherited: Inherited | None = None
+    implementation_entry: ImplementationEntry | None = None
+    # Whether the catalog lets a scope exclude this control, and the condition it applies under.
+    exclusion_rule: ExclusionRule = ExclusionRule.allowed
+    applies_if: str | None = None
     file: str | None = None
     line: int | None = None
 
@@ -72,6 +101,7 @@ class FrameworkReport(BaseModel):
     file: str
     totals: dict[Status, int]
     controls: list[ControlReport]
+    implementation_totals: dict[Implementation, int] = {}
 
 
 class Report(BaseModel):
@@ -125,17 +155,27 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
     for result in results.results:
         by_check[(result.practice, result.key)].append(result)
     exclusions: dict[str, Exclusion] = {}
+    inherited: dict[str, Inherited] = {}
+    planned: dict[str, ImplementationEntry] = {}
     if library.scope is not None:
         for ex in library.scope.model.exclusions:
             if not ex.expired(as_of):
                 exclusions[ex.control] = ex
+        # Like an expired exclusion, an expired inheritance is none (the gate reports it).
+        for inh in library.scope.model.inherited:
+            if not inh.expired(as_of):
+                inherited.setdefault(inh.control, inh)
+        for entry in library.scope.model.implementation:
+            planned.setdefault(entry.control, entry)
     attested: dict[str, list[Attestation]] = defaultdict(list)
+    attested_directly: dict[str, list[str]] = defaultdict(list)
     for aid in sorted(library.attestations):
         att = library.attestations[aid].model
         if att.expired(as_of):
             continue
         for ref in att.controls:
             attested[ref].append(att)
+            attested_directly[ref].append(att.attested_by)
         for pid in att.practices:
             practice = library.practices.get(pid)
             for sat in practice.model.satisfies if practice else []:
@@ -165,8 +205,17 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                 pages.get(ref, []),
                 attested.get(ref, []),
                 exclusions.get(ref),
+                inherited.get(ref),
             )
             hidden = excluded_evidence(proofs) if status is Status.excluded else None
+            implementation, implementation_reason = implementation_status(
+                [(link.id, link.relationship) for link in links],
+                pages.get(ref, []),
+                attested_directly.get(ref, []),
+                exclusions.get(ref),
+                inherited.get(ref),
+                planned.get(ref),
+            )
             controls.append(
                 ControlReport(
                     framework=fid,
@@ -182,13 +231,21 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                     attestations=attested.get(ref, []),
                     results=control_results,
                     excluded_evidence=hidden[1] if hidden else None,
+                    implementation=implementation,
+                    implementation_reason=implementation_reason,
+                    inherited=inherited.get(ref),
+                    implementation_entry=planned.get(ref),
+                    exclusion_rule=lf.model.exclusion_rule(entry.control),
+                    applies_if=entry.control.applies_if,
                     file=lf.file,
                     line=lf.line_of(cid),
                 )
             )
         totals = dict.fromkeys(STATUS_ORDER, 0)
+        implemented = dict.fromkeys(IMPLEMENTATION_ORDER, 0)
         for c in controls:
             totals[c.status] += 1
+            implemented[c.implementation] += 1
         frameworks.append(
             FrameworkReport(
                 id=fid,
@@ -198,6 +255,7 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                 file=lf.file,
                 totals=totals,
                 controls=controls,
+                implementation_totals=implemented,
             )
         )
     return Report(as_of=as_of, snapshot=results.snapshot, frameworks=frameworks)

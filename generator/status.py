@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from generator.models import Attestation, Exclusion, Relationship
+from generator.models import Attestation, Exclusion, Inherited, Relationship
 from generator.results import CheckResult, ResultStatus, root_causes
 
 
@@ -92,6 +92,7 @@ def control_status(
     pages: list[str],
     attestations: list[Attestation],
     exclusion: Exclusion | None,
+    inherited: Inherited | None = None,
 ) -> tuple[Status, str]:
     if exclusion is not None:
         return Status.excluded, exclusion.justification
@@ -104,6 +105,11 @@ def control_status(
         return Status.documented, f"described in {', '.join(pages)}; no check proves it"
     if attestations:
         return Status.documented, f"attested by {attestations[0].attested_by}"
+    if inherited is not None:
+        # Applicable and implemented by a provider: documented by the provider's evidence.
+        return Status.documented, (
+            f"inherited from {inherited.provider}; evidence: {inherited.reference}"
+        )
     return Status.unmapped, "in scope, but neither mapped by a practice or page nor excluded"
 
 

@@ -96,6 +96,7 @@ def main() -> int:
                 note=NOTE,
                 git=args.git,
                 library=library,
+                host="demo-collector",  # not this machine's name: the demo stays byte-identical
             )
         finally:
             stand_in.stop()

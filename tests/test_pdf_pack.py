@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader, PdfWriter
 
 from generator.pdf.build import prepare, render_pdf
+from generator.pdf.conclusions import PACK_SIGNATURE, REPORT
 from generator.pdf.fetcher import BuildDirFetcher
 from generator.pipeline import run_report
 from generator.snapshot.manifest import MANIFEST, SIGNATURE
@@ -111,7 +112,8 @@ def small_instance(root: Path, *, snapshot: bool = True, key: Ed25519PrivateKey 
 
 @pytest.fixture(scope="module")
 def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The shipped instance's pack, and a small signed instance's pack rendered twice."""
+    """The shipped instance's pack, and a small signed instance's pack (signed with the same
+    key as its snapshot) rendered twice."""
     base = tmp_path_factory.mktemp("packs")
     key = Ed25519PrivateKey.generate()
     (base / "key.pub").write_bytes(
@@ -119,10 +121,26 @@ def packs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
+    (base / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     small = small_instance(base / "small", key=key).root
     out = {"small": base / "small-1.pdf", "again": base / "small-2.pdf"}
     for name in ("small", "again"):
-        proc = run_evidoc("pdf", "--root", small, "--output", out[name], timeout=120)
+        proc = run_evidoc(
+            "pdf",
+            "--root",
+            small,
+            "--output",
+            out[name],
+            "--sign-key",
+            base / "key.pem",
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         assert "wrote" in proc.stdout and "Traceback" not in proc.stderr
     out["shipped"] = base / "shipped.pdf"
@@ -211,12 +229,17 @@ def test_small_pack_metadata_and_attachments(packs: dict[str, Path]) -> None:
     entries = {e.name: e for e in reader.attachment_list}
     snapshot = latest_snapshot(packs["small_root"])
     assert snapshot is not None
-    assert set(entries) == {MANIFEST, SIGNATURE} | {
+    # The snapshot's files, and the pack's own: its report and its signature.
+    made = {REPORT: "/Data", PACK_SIGNATURE: "/Supplement"}
+    assert set(entries) == {MANIFEST, SIGNATURE, *made} | {
         p.relative_to(snapshot).as_posix() for p in (snapshot / "items").rglob("*.json")
     }
     for name, entry in entries.items():
-        assert entry.content == (snapshot / name).read_bytes()
         relationship = "/Data" if name.startswith("items/") else "/Source"
+        if name in made:
+            relationship = made[name]
+        else:
+            assert entry.content == (snapshot / name).read_bytes()
         assert entry.pdf_object["/AFRelationship"] == relationship
     assert len(reader.trailer["/Root"]["/AF"]) == len(entries)
 
@@ -363,7 +386,8 @@ def test_pack_without_a_snapshot(tmp_path: Path) -> None:
     pack = root / "build" / "audit-pack.pdf"
     text = pdftotext(pack)
     assert "No evidence collected" in text and "v9.9.9-test" in text
-    assert list(PdfReader(pack).attachment_list) == []
+    # No evidence is embedded; the report the pages were printed from is.
+    assert [e.name for e in PdfReader(pack).attachment_list] == [REPORT]
     proc = run_evidoc("verify", pack)
     assert proc.returncode == 1
     assert "carries no evidence to verify" in proc.stdout

@@ -10,6 +10,8 @@ other failure as `error`: nothing is silently dropped.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import datetime as dt
 import json
@@ -30,7 +32,7 @@ from generator.collect.digest import Redactor
 from generator.collect.redact import strip_credentials, strip_credentials_in
 from generator.errors import InputError, InputErrors
 from generator.library import Library
-from generator.snapshot.manifest import ItemStatus
+from generator.snapshot.manifest import ContextIdentity, ItemStatus
 from generator.snapshot.store import SnapshotWriter
 
 IN_CLUSTER = "in-cluster"  # kubeconfig value: use the pod's service account
@@ -55,15 +57,110 @@ class Target:
     kubeconfig: str  # as shown to people
     config: Any  # lightkube SingleConfig
     client: Any = None  # the authenticated HTTP client
+    in_cluster: bool = False  # the pod's service account, not a kubeconfig
 
     @property
     def label(self) -> str:
         return f"{self.environment}/{self.cluster}"
 
+    def identity(self) -> ContextIdentity:
+        """Who the collector is to this context, for the manifest: never a credential."""
+        return ContextIdentity(
+            environment=self.environment,
+            cluster=self.cluster,
+            context=self.context,
+            **credential_identity(self.config, in_cluster=self.in_cluster),
+        )
+
     @property
     def server(self) -> str:
         """The API server URL as written down: a kubeconfig may hold credentials in it."""
         return strip_credentials(str(self.config.cluster.server))
+
+
+# -- who the collector is to a cluster (names only: no credential is ever written) --
+
+_SA_PREFIX = "system:serviceaccount:"
+
+
+def _token_subject(token: str | None) -> str | None:
+    """The service account a Kubernetes service account token (a JWT) names in its `sub`
+    claim: read, not verified (the API server verifies it). Any other token: None."""
+    parts = (token or "").strip().split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    if isinstance(sub, str) and sub.startswith(_SA_PREFIX) and len(sub) <= 300:
+        return sub if sub.isprintable() else None
+    return None
+
+
+def _certificate_subject(config: Any, user: Any) -> str | None:
+    """The subject of the client certificate (Kubernetes takes CN as the user name and O as
+    its groups); a certificate is public, its key is never read."""
+    from cryptography import x509
+
+    try:
+        if user.client_cert_data:
+            pem = base64.b64decode(user.client_cert_data)
+        else:
+            pem = Path(config.abs_file(user.client_cert)).read_bytes()
+        return x509.load_pem_x509_certificate(pem).subject.rfc4514_string()[:300]
+    except Exception:  # unreadable or not PEM: the identity is simply not known here
+        return None
+
+
+def _read_token_file(config: Any, path: str) -> str | None:
+    try:
+        return Path(config.abs_file(path)).read_text(encoding="utf-8")[:65536]
+    except Exception:  # unreadable, or a relative path without a kubeconfig file
+        return None
+
+
+def credential_identity(config: Any, *, in_cluster: bool = False) -> dict[str, str | None]:
+    """The kubeconfig user entry of a context, the identity its credential names when that can
+    be read locally, and how it authenticates. Names only: no token, key or password."""
+    context = getattr(config, "context", None)
+    user = getattr(config, "user", None)
+    entry = getattr(context, "user", None) if context is not None else None
+    if in_cluster:
+        namespace = getattr(context, "namespace", None) if context is not None else None
+        return {
+            "user": "in-cluster",
+            "authenticates_as": _token_subject(getattr(user, "token", None)),
+            "method": "in-cluster service account token"
+            + (f" (namespace {namespace})" if namespace else ""),
+        }
+    method: str | None = None
+    subject: str | None = None
+    if user is not None:
+        if getattr(user, "exec", None) is not None:
+            method = f"exec plugin {Path(str(user.exec.command)).name}"
+        elif getattr(user, "auth_provider", None):
+            method = f"auth provider {user.auth_provider.get('name') or 'unnamed'}"
+        elif getattr(user, "client_cert", None) or getattr(user, "client_cert_data", None):
+            method = "client certificate"
+            subject = _certificate_subject(config, user)
+        elif getattr(user, "token_file", None):
+            method = "bearer token file"
+            subject = _token_subject(_read_token_file(config, user.token_file))
+        elif getattr(user, "token", None):
+            method = "bearer token"
+            subject = _token_subject(user.token)
+        elif getattr(user, "username", None):
+            method = "basic authentication"
+            subject = str(user.username)[:300]
+        else:
+            method = "none"
+    return {
+        "user": str(entry) if entry is not None else None,
+        "authenticates_as": subject,
+        "method": method,
+    }
 
 
 # -- kubeconfig and context resolution (all problems reported before anything is collected) --
@@ -116,8 +213,9 @@ def resolve_targets(
                 errors.append(InputError(sources.file, f"cluster {name}: {msg}", line, col))
 
             source = str(kubeconfig) if kubeconfig else (cluster.kubeconfig or None)
+            in_cluster = source == IN_CLUSTER
             try:
-                if source == IN_CLUSTER:
+                if in_cluster:
                     kc = KubeConfig.from_service_account()
                     config = kc.get()
                     shown = "in-cluster service account"
@@ -147,7 +245,9 @@ def resolve_targets(
                 fail(f"cannot set up a client for context {cluster.context}: {exc}")
                 continue
             targets.append(
-                Target(env.name, cluster.name, config.context_name, shown, config, client)
+                Target(
+                    env.name, cluster.name, config.context_name, shown, config, client, in_cluster
+                )
             )
     if errors:
         for t in targets:

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from generator import interrupt
+from generator import __version__, interrupt
 from generator.collect import kube_resources as kr
 from generator.collect.digest import Redactor, load_digest_key
 from generator.collect.git import collect_git
 from generator.collect.kubernetes import RetryPolicy, Target, collect_all, resolve_targets
 from generator.errors import InputError
 from generator.library import Library
-from generator.snapshot.manifest import ItemStatus
+from generator.snapshot.manifest import CollectorIdentity, ItemStatus
 from generator.snapshot.store import SNAPSHOTS, SnapshotWriter
 
 NO_PRODUCTION_DATA = "kubernetes.no-production-data"
@@ -38,6 +39,16 @@ def production_endpoints(library: Library) -> list[str]:
                 if isinstance(hosts, list):
                     found.update(str(h) for h in hosts if isinstance(h, str | int))
     return sorted(found)
+
+
+def collector_identity(targets: Iterable[Target], host: str | None = None) -> CollectorIdentity:
+    """Who collects: evidoc's version, the host (or pod) name, and per Kubernetes context the
+    kubeconfig user entry or service account it authenticates as. No credential is recorded."""
+    return CollectorIdentity(
+        evidoc=__version__,
+        host=host if host is not None else (socket.gethostname() or "unknown"),
+        kubernetes=[t.identity() for t in targets],
+    )
 
 
 def collect(
@@ -57,13 +68,15 @@ def collect(
     on_item: Callable[[Target, str, ItemStatus], None] | None = None,
     git: bool = True,
     library: Library | None = None,
+    host: str | None = None,
 ) -> Path:
     """Collect into a new snapshot under `out_dir` (default ROOT/evidence/snapshots).
 
     With `now`, every timestamp is that instant (reproducible demo data); otherwise the
     snapshot is named after the start of the run and each item carries its own read time.
     `ttl` overrides every collector's own time-to-live (the demo's 400 days); by default each
-    collector keeps its own.
+    collector keeps its own. The manifest records who collected (`collector_identity`); `host`
+    replaces the machine's host name there (for reproducible demo data).
     """
     from generator.loader import load_library
 
@@ -85,7 +98,13 @@ def collect(
     writer: SnapshotWriter | None = None
     try:
         with interrupt.deferred():  # no signal between making the staging directory and here
-            writer = SnapshotWriter(out_dir or root / SNAPSHOTS, started, demo=demo, note=note)
+            writer = SnapshotWriter(
+                out_dir or root / SNAPSHOTS,
+                started,
+                demo=demo,
+                note=note,
+                collected_by=collector_identity(targets, host),
+            )
         collect_all(
             targets,
             writer,

@@ -2,9 +2,9 @@
 
 from generator.models.attestation import Attestation
 from generator.models.crosswalk import Crosswalk, CrosswalkMapping
-from generator.models.framework import Control, Framework, Group, TagRule
+from generator.models.framework import Control, ExclusionRule, Framework, Group, Level, TagRule
 from generator.models.practice import CheckRef, Practice, Relationship, Satisfies
-from generator.models.scope import Exclusion, Scope
+from generator.models.scope import Exclusion, ImplementationEntry, Inherited, Planned, Scope
 from generator.models.sources import Cluster, Deployment, Environment, Repository, Sources
 
 __all__ = [
@@ -17,8 +17,13 @@ __all__ = [
     "Deployment",
     "Environment",
     "Exclusion",
+    "ExclusionRule",
     "Framework",
     "Group",
+    "ImplementationEntry",
+    "Inherited",
+    "Level",
+    "Planned",
     "Practice",
     "Relationship",
     "Repository",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -51,12 +52,46 @@ class TagRule(Strict):
         return parse_template(self.id)
 
 
+class ExclusionRule(StrEnum):
+    """Whether a scope may exclude a control."""
+
+    allowed = "allowed"  # an exclusion with a justification is enough
+    forbidden = "forbidden"  # must be implemented (by the organisation or a provider)
+    decision = "decision"  # only with a documented decision and alternative measure
+
+
+class Level(Strict):
+    """What a control level of this catalog means for the scope (e.g. HIPAA required)."""
+
+    exclusion: ExclusionRule = ExclusionRule.allowed
+    description: Text | None = None
+
+
 class Control(Strict):
     id: ControlId
     title: Text
     summary: Text | None = None
     level: (
         Annotated[str, Field(description="e.g. basic|standard|elevated, required|addressable")]
+        | None
+    ) = None
+    exclusion: (
+        Annotated[
+            ExclusionRule,
+            Field(
+                description="whether it may be excluded; default: its level's rule, else allowed"
+            ),
+        ]
+        | None
+    ) = None
+    applies_if: (
+        Annotated[
+            Text,
+            Field(
+                description="the condition the regulation itself sets; when it does not hold the "
+                "control may be excluded as not applicable, whatever its exclusion rule"
+            ),
+        ]
         | None
     ) = None
 
@@ -77,5 +112,14 @@ class Framework(Strict):
     source: Text | None = None
     description: Text | None = None
     tags: list[TagRule] = []
+    # Control level -> what it means for the scope, e.g. {required: {exclusion: forbidden}}.
+    levels: dict[str, Level] = {}
     groups: list[Group] = []
     controls: list[Control] = []
+
+    def exclusion_rule(self, control: Control) -> ExclusionRule:
+        """Whether `control` may be excluded: its own rule, else its level's, else allowed."""
+        if control.exclusion is not None:
+            return control.exclusion
+        level = self.levels.get(control.level) if control.level else None
+        return level.exclusion if level else ExclusionRule.allowed

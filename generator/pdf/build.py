@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import generator
 from generator import interrupt, scratch
@@ -24,6 +25,7 @@ from generator.snapshot.store import Snapshot, latest_snapshot, load_snapshot
 
 DEFAULT_OUTPUT = Path("build") / "audit-pack.pdf"
 BUILD_PREFIX = ".evidoc-pdf-"  # the build directory, next to the output
+WORKER_TMP_PREFIX = "evidoc-pdf-tmp-"  # the render process's TMPDIR, in the temporary directory
 # The directory the generator package is imported from, so the render process imports the same
 # code whether evidoc is installed or run from a checkout.
 IMPORT_ROOT = Path(generator.__file__).resolve().parent.parent
@@ -43,6 +45,8 @@ class PackResult:
     snapshot: str | None
     refused: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    report_digest: str = ""  # SHA-256 of the embedded report.json
+    pack_signer: str | None = None  # fingerprint of the key that signed pack.sig
 
 
 def default_version(root: Path) -> str:
@@ -70,8 +74,10 @@ def prepare(
     version: str | None = None,
     docs_dir: Path | None = None,
     public_keys: Sequence[Path] = (),
+    sign_key: Any = None,
 ) -> tuple[PackDocument, Path | None]:
-    """Everything up to the document model; refuses a snapshot that does not verify."""
+    """Everything up to the document model; refuses a snapshot that does not verify. With
+    `sign_key` (an Ed25519 private key) the pack is signed (pack.sig)."""
     snap_path = snapshot if snapshot is not None else latest_snapshot(root)
     # Statuses are judged when the instance was last changed, not when evidence was taken.
     library, report = run_report(
@@ -87,35 +93,61 @@ def prepare(
         version=version if version is not None else default_version(root),
         generated_at=when,
         generated_from=source,
+        sign_key=sign_key,
     )
     return doc, snap_path
 
 
-def start_worker() -> subprocess.Popen[str]:
+@dataclass
+class Worker:
+    """A render process, and the directory it has as TMPDIR: whatever it (or a library it
+    loads) leaves there when it is stopped goes with that directory."""
+
+    proc: subprocess.Popen[str]
+    tmp: scratch.ScratchDir
+
+
+def start_worker() -> Worker:
     """A render process that imports WeasyPrint now and waits for its job on standard input.
     It is killed when evidoc is interrupted, and (on Linux) when evidoc dies."""
     env = dict(os.environ)
     paths = (str(IMPORT_ROOT), env.get("PYTHONPATH", ""))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    return interrupt.popen(
-        [sys.executable, "-m", "generator.pdf.render_worker", "-"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=interrupt.die_with_parent(),
-    )
+    tmp: scratch.ScratchDir | None = None
+    proc: subprocess.Popen[str] | None = None
+    try:
+        with interrupt.deferred():
+            tmp = scratch.make(WORKER_TMP_PREFIX)
+            env["TMPDIR"] = str(tmp.path)
+            proc = interrupt.popen(
+                [sys.executable, "-m", "generator.pdf.render_worker", "-"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+                preexec_fn=interrupt.die_with_parent(),
+            )
+            return Worker(proc, tmp)
+    except BaseException:
+        if proc is not None:
+            interrupt.stop_process(proc)
+        if tmp is not None:
+            tmp.remove()
+        raise
 
 
-def stop_worker(worker: subprocess.Popen[str], *, idle: bool = True) -> None:
-    """End a render process and reap it. An idle one (never given a job) is told there is
-    nothing to do; one that is rendering, or any once evidoc is interrupted, is killed."""
+def stop_worker(worker: Worker, *, idle: bool = True) -> None:
+    """End a render process, reap it and remove its TMPDIR. An idle one (never given a job) is
+    told there is nothing to do; one that is rendering, or any once evidoc is interrupted, is
+    killed."""
+    proc = worker.proc
     with interrupt.deferred():
-        if idle and worker.poll() is None and interrupt.received() is None:
+        if idle and proc.poll() is None and interrupt.received() is None:
             with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
-                worker.communicate("\n", timeout=5)
-        interrupt.stop_process(worker)
+                proc.communicate("\n", timeout=5)
+        interrupt.stop_process(proc)
+        worker.tmp.remove()
 
 
 def render_pdf(
@@ -124,7 +156,7 @@ def render_pdf(
     *,
     template_dir: Path | None = None,
     timeout: float | None = None,
-    worker: subprocess.Popen[str] | None = None,
+    worker: Worker | None = None,
 ) -> PackResult:
     """Write the HTML and CSS into a fresh build directory next to OUTPUT, render them in a
     subprocess that may read only that directory, and move the PDF into place atomically."""
@@ -140,6 +172,17 @@ def render_pdf(
         (build / "pack.html").write_text(html, encoding="utf-8")
         for name, css in stylesheets(template_dir).items():
             (build / name).write_bytes(css)
+        # Files the pack itself makes (report.json, pack.sig) are written into the build first.
+        embed = build / "embed"
+        paths = []
+        for a in doc.attachments:
+            if a.data is None:
+                paths.append(a.path)
+                continue
+            path = embed / f"{len(paths)}{Path(a.name).suffix}"
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(a.data)
+            paths.append(path)
         job = {
             "build_dir": str(build),
             "html": "pack.html",
@@ -148,24 +191,25 @@ def render_pdf(
             "attachments": [
                 {
                     "name": a.name,
-                    "path": str(a.path),
+                    "path": str(path),
                     "relationship": a.relationship,
                     "description": a.description,
                 }
-                for a in doc.attachments
+                for a, path in zip(doc.attachments, paths, strict=True)
             ],
         }
         (build / "job.json").write_text(json.dumps(job), encoding="utf-8")
         sent = True
+        proc = worker.proc
         try:
-            stdout, stderr = worker.communicate(f"{build / 'job.json'}\n", timeout=timeout)
+            stdout, stderr = proc.communicate(f"{build / 'job.json'}\n", timeout=timeout)
         except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.communicate()
+            proc.kill()
+            proc.communicate()
             raise RenderError(f"the PDF render process took longer than {timeout} s") from None
-        if worker.returncode != 0 or not stdout.strip():
+        if proc.returncode != 0 or not stdout.strip():
             tail = "\n".join(stderr.strip().splitlines()[-15:])
-            raise RenderError(f"the PDF render process failed (exit {worker.returncode}):\n{tail}")
+            raise RenderError(f"the PDF render process failed (exit {proc.returncode}):\n{tail}")
         info = json.loads(stdout.strip().splitlines()[-1])
         with interrupt.deferred():
             write_atomic(output, (build / "pack.pdf").read_bytes())
@@ -184,6 +228,8 @@ def render_pdf(
         snapshot=doc.cover.snapshot_id,
         refused=info["refused"],
         warnings=info["warnings"],
+        report_digest=doc.report_digest,
+        pack_signer=doc.cover.pack_signer,
     )
 
 
@@ -196,11 +242,17 @@ def build_pack(
     docs_dir: Path | None = None,
     template_dir: Path | None = None,
     public_keys: Sequence[Path] = (),
+    sign_key: Any = None,
 ) -> PackResult:
     worker = start_worker()  # imports WeasyPrint while the report is built
     try:
         doc, _ = prepare(
-            root, snapshot=snapshot, version=version, docs_dir=docs_dir, public_keys=public_keys
+            root,
+            snapshot=snapshot,
+            version=version,
+            docs_dir=docs_dir,
+            public_keys=public_keys,
+            sign_key=sign_key,
         )
     except BaseException:
         stop_worker(worker, idle=True)

@@ -11,16 +11,33 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from generator import __version__
 from generator.errors import InputError
+from generator.implementation import IMPLEMENTATION_ORDER, Implementation
 from generator.library import Library
-from generator.models import Attestation, Exclusion
+from generator.models import Attestation, Exclusion, ImplementationEntry, Inherited
+from generator.pdf.conclusions import (
+    PACK_SIGNATURE,
+    REPORT,
+    REPORT_KEYWORD,
+    generator_name,
+    report_bytes,
+    report_digest,
+    report_document,
+    statement,
+)
 from generator.pdf.isolation import Isolation, build_isolation
 from generator.report import STATUS_ORDER, ControlReport, PracticeLink, Report, Status
 from generator.results import CheckResult
-from generator.snapshot.manifest import MANIFEST, SIGNATURE, Manifest, ManifestItem
-from generator.snapshot.signing import fingerprint, signer_key
+from generator.snapshot.manifest import (
+    MANIFEST,
+    SIGNATURE,
+    CollectorIdentity,
+    Manifest,
+    ManifestItem,
+)
+from generator.snapshot.signing import fingerprint, key_fingerprint, sign_statement, signer_key
 
 # How the statuses read, in the order every summary shows them.
 STATUS_MEANING = {
@@ -101,10 +118,18 @@ class ControlView:
     exclusion: Exclusion | None
     attestations: list[AttestationView]
     checks: list[CheckBlock]
+    # The Statement of Applicability's axis, next to the evidence status.
+    implementation: str = Implementation.not_implemented.value
+    implementation_label: str = Implementation.not_implemented.label
+    implementation_reason: str = ""
+    inherited: Inherited | None = None
+    planned: ImplementationEntry | None = None
+    exclusion_rule: str = "allowed"
+    applies_if: str | None = None
 
     @property
     def applicable(self) -> bool:
-        return self.status != Status.excluded.value
+        return self.implementation != Implementation.not_applicable.value
 
 
 @dataclass(frozen=True)
@@ -126,6 +151,8 @@ class FrameworkView:
     total: int
     groups: list[SoaGroup]
     attention: list[ControlView]
+    implementation: list[tuple[str, int]] = field(default_factory=list)  # (label, n), n > 0
+    levels: bool = False  # the catalog marks its controls' levels (e.g. required, addressable)
 
 
 @dataclass(frozen=True)
@@ -137,12 +164,14 @@ class ItemView:
 
 @dataclass(frozen=True)
 class AttachmentSpec:
-    """One file embedded in the pack: its name inside the PDF and where to read it."""
+    """One file embedded in the pack: its name inside the PDF and where to read it (or, for a
+    file the pack itself makes, such as report.json, its bytes)."""
 
     name: str
     path: Path
     relationship: str  # PDF/A-3 AFRelationship
     description: str
+    data: bytes | None = None  # when set, these bytes are embedded and `path` is not read
 
 
 @dataclass
@@ -160,6 +189,10 @@ class Cover:
     signed: bool
     signer: str | None  # fingerprint of the signing key
     item_count: int
+    generator: str = ""  # "evidoc VERSION": the program that made the pack
+    report_digest: str = ""  # SHA-256 of the embedded report.json
+    pack_signer: str | None = None  # fingerprint of the key that signed pack.sig
+    collected_by: str | None = None  # who collected the evidence, as the manifest records it
 
 
 @dataclass
@@ -179,6 +212,7 @@ class PackDocument:
     items: list[ItemView]
     manifest: Manifest | None
     attachments: list[AttachmentSpec] = field(default_factory=list)
+    report_digest: str = ""  # SHA-256 of the embedded report.json (also on the cover)
 
 
 def _evidence(ids: list[str], by_id: dict[str, ManifestItem]) -> list[EvidenceRef]:
@@ -244,7 +278,32 @@ def _control(
         exclusion=c.exclusion,
         attestations=attestations,
         checks=_checks(c.results, by_id),
+        implementation=c.implementation.value,
+        implementation_label=c.implementation.label,
+        implementation_reason=c.implementation_reason,
+        inherited=c.inherited,
+        planned=c.implementation_entry,
+        exclusion_rule=c.exclusion_rule.value,
+        applies_if=c.applies_if,
     )
+
+
+def collector_text(who: CollectorIdentity | None, limit: int = 6) -> str | None:
+    """One line for the cover: the program, the host and the account per context."""
+    if who is None:
+        return None
+    parts = []
+    for c in who.kubernetes[:limit]:
+        if c.user == "in-cluster":
+            entry = "the pod's service account"
+        else:
+            entry = f"kubeconfig user {c.user}" if c.user else "no kubeconfig user"
+        account = f"{c.authenticates_as} ({entry})" if c.authenticates_as else entry
+        parts.append(f"{c.environment}/{c.cluster} as {account}")
+    if len(who.kubernetes) > limit:
+        parts.append(f"and {len(who.kubernetes) - limit} more context(s)")
+    text = f"evidoc {who.evidoc} on host {who.host}"
+    return text + ("; " + "; ".join(parts) if parts else "")
 
 
 def _group_title(library: Library, fid: str, path: list[str]) -> str:
@@ -261,7 +320,10 @@ def build_document(
     version: str,
     generated_at: dt.datetime,
     generated_from: str,
+    sign_key: Any = None,
 ) -> PackDocument:
+    """The document model. With `sign_key` (an Ed25519 private key) the pack carries pack.sig,
+    a signature of the manifest digest, the report digest and the version together."""
     by_id = {item.id: item for item in manifest.items} if manifest else {}
     scope = library.scope.model if library.scope else None
     organisation = (scope.organisation if scope else None) or "Organisation not named"
@@ -291,6 +353,12 @@ def build_document(
                 total=len(fw.controls),
                 groups=groups,
                 attention=[v for v in views if v.status in ATTENTION],
+                implementation=[
+                    (s.label, n)
+                    for s in IMPLEMENTATION_ORDER
+                    if (n := fw.implementation_totals.get(s, 0))
+                ],
+                levels=any(v.level for v in views),
             )
         )
 
@@ -331,16 +399,53 @@ def build_document(
                     snapshot_dir / MANIFEST, f"item path {i.path!r} leaves the snapshot"
                 )
             attachments.append(AttachmentSpec(i.path, path, "Data", f"{i.id} sha256:{i.sha256}"))
-        # A PDF name tree is sorted by key.
-        attachments.sort(key=lambda a: a.name.encode("utf-8"))
 
     scope_list = [(f.id, f.title) for f in frameworks]
     stamp = generated_at.astimezone(dt.UTC)
+
+    # The conclusions, embedded and hashed like the evidence, and optionally signed with it.
+    pack_signer = key_fingerprint(sign_key) if sign_key is not None else None
+    report_data = report_bytes(
+        report_document(
+            report,
+            version=version,
+            generated_at=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            time_source=generated_from,
+            signer=pack_signer,
+        )
+    )
+    report_sha = report_digest(report_data)
+    controls = sum(len(fw.controls) for fw in report.frameworks)
+    attachments.append(
+        AttachmentSpec(
+            REPORT,
+            Path(REPORT),
+            "Data",
+            f"evidoc report: status and reason of the {controls} controls in scope and the "
+            f"check results they rest on, sha256:{report_sha}",
+            data=report_data,
+        )
+    )
+    if sign_key is not None:
+        signed_statement = statement(manifest.digest if manifest else None, report_sha, version)
+        attachments.append(
+            AttachmentSpec(
+                PACK_SIGNATURE,
+                Path(PACK_SIGNATURE),
+                "Supplement",
+                "Ed25519 signature of the manifest digest, the report digest and the version",
+                data=sign_statement(sign_key, signed_statement),
+            )
+        )
+    # A PDF name tree is sorted by key.
+    attachments.sort(key=lambda a: a.name.encode("utf-8"))
+
     keywords = ["audit pack", "statement of applicability", *[f.id for f in frameworks]]
     if manifest is not None:
         keywords += [f"snapshot {manifest.id}", f"manifest-sha256:{manifest.digest}"]
     else:
         keywords.append("no evidence collected")
+    keywords.append(f"{REPORT_KEYWORD}{report_sha}")
     return PackDocument(
         title=f"{organisation}: compliance audit pack",
         subject=(
@@ -348,7 +453,7 @@ def build_document(
             + (", ".join(t for _, t in scope_list) or "no framework in scope")
         ),
         keywords=keywords,
-        creator=f"evidoc {__version__}",
+        creator=generator_name(),
         created=stamp.strftime("%Y-%m-%dT%H:%M:%SZ"),
         lang="en",
         cover=Cover(
@@ -365,6 +470,10 @@ def build_document(
             signed=signed,
             signer=signer,
             item_count=len(items),
+            generator=generator_name(),
+            report_digest=report_sha,
+            pack_signer=pack_signer,
+            collected_by=collector_text(manifest.collected_by) if manifest else None,
         ),
         summary=summary,
         summary_totals=summary_totals,
@@ -374,6 +483,7 @@ def build_document(
         items=items,
         manifest=manifest,
         attachments=attachments,
+        report_digest=report_sha,
     )
 
 

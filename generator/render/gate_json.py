@@ -5,6 +5,24 @@ from __future__ import annotations
 import json
 
 from generator.render.gate_result import GateResult
+from generator.report import ControlReport
+
+
+def _control(c: ControlReport) -> dict[str, object]:
+    """A control's evidence status and, beside it, its implementation status (the SoA's)."""
+    out: dict[str, object] = {
+        "control": c.ref,
+        "status": c.status.value,
+        "reason": c.reason,
+        "implementation": c.implementation.value,
+        "implementation_reason": c.implementation_reason,
+    }
+    if c.level is not None:
+        out["level"] = c.level
+    if c.inherited is not None:
+        out["provider"] = c.inherited.provider
+        out["reference"] = c.inherited.reference
+    return out
 
 
 def render(result: GateResult) -> str:
@@ -47,10 +65,8 @@ def render(result: GateResult) -> str:
                 "id": fw.id,
                 "title": fw.title,
                 "totals": {s.value: n for s, n in fw.totals.items()},
-                "controls": [
-                    {"control": c.ref, "status": c.status.value, "reason": c.reason}
-                    for c in fw.controls
-                ],
+                "implementation_totals": {s.value: n for s, n in fw.implementation_totals.items()},
+                "controls": [_control(c) for c in fw.controls],
             }
             for fw in report.frameworks
         ],

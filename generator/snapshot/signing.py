@@ -1,4 +1,6 @@
-"""Optional Ed25519 signature of the manifest digest."""
+"""Optional Ed25519 signatures: of a snapshot's manifest digest (`manifest.sig`), and of an
+audit pack's statement, which names the manifest digest, the report digest and the pack's
+version (`pack.sig`)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from generator.errors import InputError
+from generator.snapshot.canonical import canonical_json
 
 KEY_ENV = "EVIDOC_SIGNING_KEY"  # PEM text of an Ed25519 private key
 
@@ -50,6 +53,51 @@ def sign(key: Ed25519PrivateKey, digest: str) -> bytes:
         "signature": base64.b64encode(key.sign(digest.encode())).decode(),
     }
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _raw_public(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_fingerprint(key: Ed25519PrivateKey) -> str:
+    """The fingerprint of a private key's public half (what a verifier will print)."""
+    return fingerprint(_raw_public(key))
+
+
+def sign_statement(key: Ed25519PrivateKey, statement: dict[str, object]) -> bytes:
+    """A signature file over STATEMENT: the statement itself is in the file, and what is
+    signed is its canonical JSON (sorted keys, no spaces, UTF-8, one newline)."""
+    doc = {
+        "algorithm": "ed25519",
+        "signed": "statement (canonical JSON, UTF-8)",
+        "statement": statement,
+        "public_key": base64.b64encode(_raw_public(key)).decode(),
+        "signature": base64.b64encode(key.sign(canonical_json(statement))).decode(),
+    }
+    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def check_statement(
+    signature: bytes, trusted: bytes | None = None
+) -> tuple[dict[str, object] | None, str | None]:
+    """The statement a signature file signs, and None when the signature is valid (and made by
+    `trusted`, if given); else (the statement if readable, why not)."""
+    try:
+        doc = json.loads(signature)
+        statement = doc["statement"]
+        public = base64.b64decode(doc["public_key"], validate=True)
+        raw = base64.b64decode(doc["signature"], validate=True)
+    except (ValueError, KeyError, TypeError):
+        return None, "not a valid evidoc statement signature"
+    if not isinstance(statement, dict):
+        return None, "not a valid evidoc statement signature"
+    if trusted is not None and public != trusted:
+        return statement, "signature was made by a key other than the trusted one"
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(raw, canonical_json(statement))
+    except (InvalidSignature, ValueError):
+        return statement, "signature does not match the statement (altered)"
+    return statement, None
 
 
 def signer_key(signature: bytes) -> bytes | None:

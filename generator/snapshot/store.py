@@ -19,7 +19,14 @@ from pydantic import ValidationError
 from generator import interrupt, scratch
 from generator.errors import InputError
 from generator.snapshot.canonical import canonical_json, sha256_hex
-from generator.snapshot.manifest import MANIFEST, SIGNATURE, ItemStatus, Manifest, ManifestItem
+from generator.snapshot.manifest import (
+    MANIFEST,
+    SIGNATURE,
+    CollectorIdentity,
+    ItemStatus,
+    Manifest,
+    ManifestItem,
+)
 
 SNAPSHOTS = Path("evidence") / "snapshots"
 STAGING_PREFIX = ".collect-"  # a snapshot being written, in the snapshots directory
@@ -55,6 +62,7 @@ class SnapshotWriter:
     created_at: dt.datetime
     demo: bool = False
     note: str | None = None
+    collected_by: CollectorIdentity | None = None  # who collected: recorded in the manifest
     _items: list[ManifestItem] = field(default_factory=list)
     _staging: Path | None = None
     _owned: scratch.ScratchDir | None = field(default=None, repr=False)
@@ -159,6 +167,7 @@ class SnapshotWriter:
             created_at=rfc3339(self.created_at),
             demo=self.demo,
             note=self.note,
+            collected_by=self.collected_by,
             items=sorted(self._items, key=lambda i: i.id),
         ).sealed()
         (self._staging / MANIFEST).write_bytes(manifest.to_bytes())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from generator.models import Control, Group
-from generator.report import ControlReport, FrameworkReport
+from generator.report import IMPLEMENTATION_ORDER, ControlReport, FrameworkReport
 from generator.site.model import Site, relative, web_url
 from generator.site.pages import GAPS, totals_list
 from generator.site.render import render_markdown
@@ -114,6 +114,10 @@ def render(site: Site, fw: FrameworkReport) -> tuple[str, str]:
         total=sum(fw.totals.values()),
         gaps=[(c, site.control_link(here, c.ref)) for c in gaps],
         rows=rows(site, fw, here),
+        levels=any(c.level for c in fw.controls),
+        implementation=[
+            (n, s.label) for s in IMPLEMENTATION_ORDER if (n := fw.implementation_totals.get(s, 0))
+        ],
         soa=relative(here, site.layout.soa(fw.id)) if fw.id in site.soa_frameworks else None,
         dashboard=relative(here, site.layout.dashboard),
     )

@@ -1,5 +1,6 @@
 """The ISO/IEC 27001 Statement of Applicability: every Annex A control, whether it applies, why,
-and what implements it."""
+how it is implemented (generator/implementation.py) and what implements it, with its evidence
+status beside it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from generator.report import ControlReport, FrameworkReport, Status
+from generator.report import IMPLEMENTATION_ORDER, ControlReport, FrameworkReport, Status
 from generator.site.anchors import slug
 from generator.site.model import Site, relative
 from generator.site.render import render_markdown
@@ -18,16 +19,29 @@ class Entry:
     c: ControlReport
     url: Markup | None
     applicable: bool
+    implementation: str  # e.g. "inherited", "planned (2027-03-31)"
     why: str
     implemented: list[tuple[str, Markup | None]]
 
 
 def _why(c: ControlReport) -> str:
-    """Why the control is in or out: the exclusion, else what the practices say about it."""
+    """Why the control is in or out: the exclusion or inheritance, else what the practices say."""
     if c.exclusion is not None:
         ex = c.exclusion
         until = f", until {ex.expires.isoformat()}" if ex.expires else ""
-        return f"{ex.justification} (approved by {ex.approved_by}{until})"
+        text = f"{ex.justification} (approved by {ex.approved_by}{until})"
+        if c.applies_if:
+            text += f" Applies only if {c.applies_if}."
+        if ex.decision:
+            text += f" Decision: {ex.decision}"
+        return text
+    if c.inherited is not None:
+        inh = c.inherited
+        until = f", until {inh.expires.isoformat()}" if inh.expires else ""
+        return f"Applicable; implemented by {inh.provider} (approved by {inh.approved_by}{until})."
+    entry = c.implementation_entry
+    if entry is not None and entry.note:
+        return f"Applicable. {entry.note}"
     notes = [p.note for p in c.practices if p.note]
     if notes:
         return " ".join(notes)
@@ -39,30 +53,51 @@ def _why(c: ControlReport) -> str:
     return "Applicable to the platform and its application deployments."
 
 
+def _implementation(c: ControlReport) -> str:
+    entry = c.implementation_entry
+    if entry is not None and entry.due is not None and c.implementation.value == "planned":
+        return f"{c.implementation.label} ({entry.due.isoformat()})"
+    return c.implementation.label
+
+
 def render(site: Site, fw: FrameworkReport) -> tuple[str, str]:
     here = site.layout.soa(fw.id)
     lf = site.library.frameworks[fw.id]
     by_group: dict[str, list[Entry]] = {}
     for c in fw.controls:
-        implemented = [(p.title, relative(here, site.layout.practice(p.id))) for p in c.practices]
+        implemented: list[tuple[str, Markup | None]] = []
+        if c.inherited is not None:
+            implemented.append((f"{c.inherited.provider}; evidence: {c.inherited.reference}", None))
+        if c.exclusion is not None and c.exclusion.alternative:
+            implemented.append((f"alternative measure: {c.exclusion.alternative}", None))
+        entry = c.implementation_entry
+        if entry is not None and entry.measure:
+            implemented.append((f"alternative measure: {entry.measure}", None))
+        implemented += [(p.title, relative(here, site.layout.practice(p.id))) for p in c.practices]
         implemented += [(site.pages.get(p, p), site.page_link(here, p)) for p in c.pages]
         implemented += [(f"attestation by {a.attested_by}", None) for a in c.attestations]
-        entry = Entry(
-            c,
-            site.control_link(here, c.ref),
-            c.status is not Status.excluded,
-            _why(c),
-            implemented,
+        by_group.setdefault(c.groups[0] if c.groups else "", []).append(
+            Entry(
+                c,
+                site.control_link(here, c.ref),
+                c.implementation.applicable,
+                _implementation(c),
+                _why(c),
+                implemented,
+            )
         )
-        by_group.setdefault(c.groups[0] if c.groups else "", []).append(entry)
     groups = []
     for gid, entries in by_group.items():
         group = lf.groups.get(gid)
         title = f"{gid} {group.title}" if group else "Controls"
         groups.append((title, f"grp-{slug(gid) or 'none'}", entries))
-    applicable = sum(1 for c in fw.controls if c.status is not Status.excluded)
-    implemented = sum(1 for c in fw.controls if c.status not in (Status.excluded, Status.unmapped))
+    applicable = sum(1 for c in fw.controls if c.implementation.applicable)
     attention = sum(1 for c in fw.controls if c.status in (Status.failing, Status.no_evidence))
+    counts = [
+        (n, s.label)
+        for s in IMPLEMENTATION_ORDER
+        if s.applicable and (n := fw.implementation_totals.get(s, 0))
+    ]
     scope = site.library.scope.model if site.library.scope is not None else None
     text = render_markdown(
         "soa.md.j2",
@@ -72,8 +107,9 @@ def render(site: Site, fw: FrameworkReport) -> tuple[str, str]:
         groups=groups,
         total=len(fw.controls),
         applicable=applicable,
-        implemented=implemented,
+        counts=counts,
         attention=attention,
+        levels=any(c.level for c in fw.controls),
         framework=relative(here, site.layout.framework(fw.id)),
     )
     return here, text
