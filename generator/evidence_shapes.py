@@ -5,8 +5,9 @@ data: an edited or hand-made snapshot, or a collector bug. Read blindly, `{"item
 crashes a check, and `{"verbs": "create"}` is read as the verbs c, r, e, a, t: nobody writes,
 and the check passes. So the containers and the fields the Kubernetes checks rely on are
 validated here, strictly (no coercion), while unknown keys are allowed: collectors may add
-fields without breaking older checks. Items without a model here (Git, forges) are still
-guarded by the pipeline, which turns any check that fails on its data into an `error` result.
+fields without breaking older checks. Git and forge items have models too; anything a model
+misses is still guarded by the pipeline, which turns any check that fails on its data into an
+`error` result.
 """
 
 from __future__ import annotations
@@ -128,11 +129,128 @@ class ClusterIdentity(_Open):
     version: dict[str, Any] | None = None
 
 
+# --- Git and forges: the containers and fields the Git checks read ----------------------------
+
+Person = dict[str, str | None]
+
+
+class GitCommit(_Open):
+    sha: str
+    parents: list[str]
+    author: Person
+    committer: Person
+    subject: str | None = None
+    trailers: dict[str, list[str]] | None = None
+    signature: dict[str, str | None] | None = None
+    paths: list[str] | None = None
+    merged: dict[str, Any] | None = None
+
+
+class GitCommits(_Open):
+    """`git/<repo>/commits`: the branch's commits in the audit period."""
+
+    repository: str | None = None
+    branch: str | None = None
+    head: str | None = None
+    period: dict[str, str | None] | None = None
+    window: dict[str, Any] | None = None
+    commits: list[GitCommit]
+
+
+class GitBranch(_Open):
+    """`git/<repo>/branch`: the head, the remotes and what earlier snapshots saw."""
+
+    branch: str | None = None
+    head: str | None = None
+    remotes: dict[str, str] | None = None
+    default_branch: str | None = None
+    previous: dict[str, Any] | None = None
+    rewrites_in_period: list[dict[str, Any]] | None = None
+    tags_on_branch: dict[str, str] | None = None
+    remote_tracking: dict[str, Any] | None = None
+
+
+class Pull(_Open):
+    number: int
+    author: str | None = None
+    merged_at: str | None = None
+    head_sha: str | None = None
+    reviews: list[dict[str, Any]] | None = None
+    commits: list[dict[str, Any]] | None = None
+
+
+class PullRequests(_Open):
+    """`github/<repo>/pull-requests`: merged pull requests and which commits they explain."""
+
+    pulls: list[Pull]
+    commits: dict[str, list[int]]
+    looked_up: list[str] | None = None
+    not_looked_up: list[str] | None = None
+
+
+class MergeRequest(_Open):
+    iid: int
+    author: str | None = None
+    approved_by: list[str] | None = None
+    approver_names: dict[str, str] | None = None
+    commits: list[dict[str, Any]] | None = None
+
+
+class MergeRequests(_Open):
+    """`gitlab/<repo>/merge-requests`."""
+
+    merge_requests: list[MergeRequest]
+    commits: dict[str, list[int]]
+    looked_up: list[str] | None = None
+    not_looked_up: list[str] | None = None
+
+
+class Protection(_Open):
+    """`github/<repo>/branch-protection`."""
+
+    protected: bool | None = None
+    protection: dict[str, Any] | None = None
+
+
+class Rulesets(_Open):
+    """`github/<repo>/rulesets`."""
+
+    rules: list[dict[str, Any]] | None = None
+    rulesets: list[dict[str, Any]] | None = None
+
+
+class ProtectedBranches(_Open):
+    """`gitlab/<repo>/protected-branches`."""
+
+    matching: list[dict[str, Any]] | None = None
+
+
+class Approvals(_Open):
+    """`gitlab/<repo>/approvals`."""
+
+    settings: dict[str, Any] | None = None
+    rules: list[dict[str, Any]] | None = None
+
+
+_FORGE: dict[tuple[str, str], type[BaseModel]] = {
+    ("git", "commits"): GitCommits,
+    ("git", "branch"): GitBranch,
+    ("github", "pull-requests"): PullRequests,
+    ("github", "branch-protection"): Protection,
+    ("github", "rulesets"): Rulesets,
+    ("gitlab", "merge-requests"): MergeRequests,
+    ("gitlab", "protected-branches"): ProtectedBranches,
+    ("gitlab", "approvals"): Approvals,
+}
+
+
 MAX_PROBLEMS = 3
 
 
 def _model_for(item_id: str) -> type[BaseModel] | None:
     parts = item_id.split("/")
+    if len(parts) == 3:
+        return _FORGE.get((parts[0], parts[2]))
     if len(parts) != 4 or parts[0] != "kubernetes":
         return None
     if parts[3] == "cluster":

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from generator.results import ResultStatus
 from generator.snapshot.store import load_snapshot
 from tests.git.builders import ALICE, BOB, CAROL, GitRepo, person, run_git, trailers
@@ -128,3 +130,35 @@ def test_an_old_commit_pushed_in_the_period_is_judged(tmp_path: Path) -> None:
     assert f"shop@{repo.head()[:12]}" in found
     window = load_snapshot(second).get("git/shop/commits", later).data["window"]
     assert window["how"] == f"the head audited by snapshot {first.name}"
+
+
+@pytest.mark.parametrize(
+    ("item", "data", "fragment"),
+    [
+        ("git/shop/commits", {"commits": "x"}, "commits: Input should be a valid list"),
+        (
+            "git/shop/commits",
+            {"commits": [{"sha": "a" * 40, "parents": "b", "author": {}, "committer": {}}]},
+            "commits.0.parents: Input should be a valid list",
+        ),
+        ("git/shop/branch", {"head": 7}, "head: Input should be a valid string"),
+    ],
+)
+def test_git_evidence_of_the_wrong_shape_is_an_error_naming_it(
+    tmp_path: Path, item: str, data: dict, fragment: str
+) -> None:
+    """A snapshot that verifies but holds the wrong shape never passes and never crashes."""
+    from generator.snapshot.store import SnapshotWriter
+
+    root = make_instance(tmp_path / "inst", [{"name": "shop", "path": "unused"}])
+    good = {
+        "git/shop/commits": {"branch": "main", "commits": []},
+        "git/shop/branch": {"branch": "main", "head": "c" * 40},
+    }
+    writer = SnapshotWriter(root / "evidence" / "snapshots", NOW)
+    for iid, value in {**good, item: data}.items():
+        writer.add(iid, value, collector="git", query="git log", collected_at=NOW, ttl=3600)
+    snapshot = writer.commit()
+    (result,) = by_check(results(root, snapshot, NOW), "git.reviewed-changes").values()
+    assert result.status is ResultStatus.error
+    assert item in result.reason and fragment in result.reason
