@@ -489,3 +489,29 @@ def test_site_front_matter_survives_hostile_titles(instance: Instance) -> None:
     assert practice_title.startswith(
         "Env: separation # [x] {y} \uff06 \u2039z\u203a --- 'q' \"d\" - end - "
     ), practice_title
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def test_hostile_exclusion_text_is_reported_as_text_in_every_format(instance: Instance) -> None:
+    """The report carries an exclusion's justification into every format: a bidi override,
+    a bell, markup and a long line (up to the 20,000-character limit) stay inert text."""
+    hostile = "Operator\u202e's </failure><script>alert(1)</script>\x07 " + "x" * 19_000
+    instance.write(
+        "controls/scope.yaml",
+        "frameworks: [demo-iso]\nexclusions:\n  - control: demo-iso:A.3\n"
+        f"    justification: {json.dumps(hostile)}\n    approved_by: CISO\n",
+    )
+    for fmt in ("text", "json", "junit", "sarif", "github"):
+        proc = run_evidoc("check", "--root", instance.root, "--format", fmt, timeout=10)
+        assert proc.returncode == 0, (fmt, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        if fmt == "junit":
+            suites = ET.fromstring(proc.stdout.split("\n", 1)[1])
+            skipped = [e.get("message", "") for e in suites.iter("skipped")]
+            assert any("<script>" in m and "\\x07" in m for m in skipped)
+        if fmt == "json":
+            doc = json.loads(proc.stdout)
+            reasons = [c["reason"] for fw in doc["frameworks"] for c in fw["controls"]]
+            assert hostile in reasons
