@@ -40,6 +40,8 @@ DIRECT = "directly pushed"  # only when the forge shows no pull/merge request fo
 SELF = "self-approved"
 UNREVIEWED = "unreviewed"  # the forge shows a pull/merge request without enough approvals
 NONE = "no approval evidence"
+# Review author associations that come with write access to the repository.
+WRITERS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 CLAIMED = "with an approval claimed in a commit trailer, not verified by a forge"
 FORGE = "approved in a forge review"
 
@@ -80,8 +82,12 @@ def _latest_approvers(pull: dict[str, Any]) -> tuple[list[str], list[str]]:
         if review.get("state") != "APPROVED":
             continue
         submitted, on = review.get("submitted_at"), review.get("commit_id")
+        association = review.get("author_association")
         if who.casefold().endswith("[bot]"):
             discounted.append(f"{who} is a bot account")
+        elif association and association not in WRITERS:
+            # GitHub's association is the only sign of write access a review carries.
+            discounted.append(f"{who} has no write access ({association.lower()})")
         elif merged_at and (not submitted or submitted > merged_at):
             discounted.append(f"{who} approved after the merge")
         elif head and on != head:

@@ -198,6 +198,7 @@ def test_github_branch_protection_variants(
         ("stale", "not the merged head"),
         ("after-merge", "carol approved after the merge"),
         ("bot", "renovate[bot] is a bot account"),
+        ("outsider", "carol has no write access (contributor)"),
     ],
 )
 def test_approvals_that_do_not_cover_the_merged_code_do_not_count(
@@ -212,8 +213,10 @@ def test_approvals_that_do_not_cover_the_merged_code_do_not_count(
         review["commit_id"] = "@sha:merge limits"  # an earlier commit, not the final head
     elif change == "after-merge":
         review["submitted_at"] = "2026-01-05T20:30:00Z"  # merged at 20:00
-    else:
+    elif change == "bot":
         review["user"]["login"] = "renovate[bot]"
+    else:
+        review["author_association"] = "CONTRIBUTOR"
     root = github_instance(tmp_path / "inst", shop, github)
     found = results(root, collect(root, NOW), NOW)
     assert verdicts(found, shop)["squashed"] == "unreviewed"
