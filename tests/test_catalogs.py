@@ -43,6 +43,7 @@ COUNTS = {
     "nist-800-171": 110,
     "bsi-app-4-4": 21,
     "nis2-21-2": 10,
+    "nis2-20-23": 6,
     "gdpr": 9,
     "hipaa-security": 53,
     "msbfs-2020-7": 36,

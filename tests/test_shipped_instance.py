@@ -11,6 +11,7 @@ IN_SCOPE = [
     "iso27001-2022",
     "bsi-app-4-4",
     "nis2-21-2",
+    "nis2-20-23",
     "hipaa-security",
     "msbfs-2020-7",
     "hslf-fs-2016-40",
