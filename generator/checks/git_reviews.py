@@ -317,7 +317,7 @@ def _verdict(
             "",
         )
     if commit["sha"] in view.not_looked_up:
-        return NONE, "the forge was not asked about it (past the per-commit look-up bound)", ""
+        return NONE, "the forge's data for it was not collected (a collection bound ran out)", ""
     return DIRECT, "the forge shows no pull request for it", ""
 
 
@@ -432,8 +432,9 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
             )
     if view is not None and view.not_looked_up:
         notes.append(
-            f"{len(view.not_looked_up)} commit(s) matched no listed pull request and were past "
-            "the per-commit look-up bound: no approval evidence for them"
+            f"{len(view.not_looked_up)} commit(s) were not looked up on the forge (a collection "
+            "bound or budget ran out; see the item's collection record): no approval evidence "
+            "for them"
         )
     period = data.get("period", {})
     where = (

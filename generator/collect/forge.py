@@ -6,6 +6,10 @@
 - Pages are followed through the `Link: <...>; rel="next"` header (and GitLab's X-Next-Page).
 - Rate limits are respected: on 429, or 403 with an exhausted quota, the client waits for
   `Retry-After` or the reset time, as long as the total wait stays within a bound.
+- The per-change requests of one item (list pages, GraphQL pages, per-commit and per-request
+  look-ups) share a `Budget` of requests and seconds: once it is spent, or the forge's rate limit
+  asks for a wait beyond the bound, the collector records what it read and lists the commits it
+  could not look at as `not_looked_up`, which the checks never pass.
 """
 
 from __future__ import annotations
@@ -32,15 +36,84 @@ MAX_WAIT_ENV = "EVIDOC_FORGE_MAX_WAIT"
 DEFAULT_MAX_WAIT = 120.0  # seconds a whole repository's collection may spend waiting
 MAX_PAGES = 200
 RETRIES = 4
+BUDGET_REQUESTS_ENV = "EVIDOC_FORGE_MAX_REQUESTS"
+BUDGET_SECONDS_ENV = "EVIDOC_FORGE_MAX_SECONDS"
+DEFAULT_BUDGET_REQUESTS = 1000  # per pull/merge request item
+DEFAULT_BUDGET_SECONDS = 900.0
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 class ForgeError(Exception):
     """A request the forge did not answer with data; `status` is the HTTP status, if any."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, *, rate_limited: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.rate_limited = rate_limited  # the forge asked for a wait beyond the bound
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+@dataclass
+class Budget:
+    """How many requests, and how many seconds, one item's per-change look-ups may spend.
+
+    `take()` before each request: False once either is spent (and from then on), with `stopped`
+    saying why. `cursor` is where a listing stopped, so a later run could continue from it."""
+
+    requests: int
+    seconds: float
+    clock: Callable[[], float] = time.monotonic
+    used: int = 0
+    stopped: str | None = None
+    cursor: str | None = None
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+
+    @classmethod
+    def from_env(cls) -> Budget:
+        return cls(
+            int(_env_number(BUDGET_REQUESTS_ENV, DEFAULT_BUDGET_REQUESTS)),
+            _env_number(BUDGET_SECONDS_ENV, DEFAULT_BUDGET_SECONDS),
+        )
+
+    def take(self) -> bool:
+        if self.stopped is not None:
+            return False
+        if self.used >= self.requests:
+            self.stop(f"the budget of {self.requests} requests (${BUDGET_REQUESTS_ENV}) was spent")
+            return False
+        if self.clock() - self.started > self.seconds:
+            self.stop(f"the budget of {self.seconds:.0f} seconds (${BUDGET_SECONDS_ENV}) was spent")
+            return False
+        self.used += 1
+        return True
+
+    def stop(self, why: str) -> None:
+        if self.stopped is None:
+            self.stopped = why
+
+    def summary(self, api: str, complete: bool) -> dict[str, Any]:
+        """What the item records about how far collection got."""
+        return {
+            "api": api,
+            "listed": complete,  # every pull/merge request of the period was listed
+            "complete": complete and self.stopped is None,  # and everything was read
+            "requests": self.used,
+            "budget": {"requests": self.requests, "seconds": self.seconds},
+            "stopped": self.stopped,
+            "cursor": self.cursor,
+        }
 
 
 def max_wait() -> float:
@@ -141,12 +214,28 @@ class ForgeClient:
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
         """One GET, retried on rate limits and transient server errors within the wait bound."""
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any) -> httpx.Response:
+        """One POST of a JSON body (GraphQL), retried like a GET."""
+        return self.request("POST", path, json_body=body)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> httpx.Response:
         assert self._client is not None
         url = self._url(path)
         for attempt in range(RETRIES + 1):
             self.requests += 1
             try:
-                response = self._client.get(url, params=params, headers=self.auth_headers)
+                response = self._client.request(
+                    method, url, params=params, json=json_body, headers=self.auth_headers
+                )
             except httpx.HTTPError as exc:
                 if attempt == 0 and self._may_wait(1.0):  # one retry for a network hiccup
                     continue
@@ -162,6 +251,7 @@ class ForgeClient:
                     f"to wait {wait:.0f} s, beyond the bound of {self.wait_budget:.0f} s "
                     f"(${MAX_WAIT_ENV})",
                     None,  # not a 403 "forbidden": the same request may succeed later
+                    rate_limited=True,
                 )
         raise AssertionError("unreachable")
 
@@ -178,13 +268,39 @@ class ForgeClient:
             raise ForgeError(describe(response), response.status_code)
         return json_body(response)
 
-    def pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[list[Any]]:
-        """Each page of a list endpoint, following `next` links on the same origin."""
+    def pages(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        budget: Budget | None = None,
+        *,
+        listing: bool = False,
+    ) -> Iterator[list[Any]]:
+        """Each page of a list endpoint, following `next` links on the same origin.
+
+        Without a budget, more than MAX_PAGES pages is an error; with one, the pages stop when it
+        is spent (or the rate limit asks for too long a wait) and `budget.stopped` says why; for the
+        item's main `listing`, `budget.cursor` is then the page not read."""
         url: str | None = path
         query = params
-        for _ in range(MAX_PAGES):
-            assert url is not None
-            response = self.get(url, query)
+        count = 0
+        while url is not None:
+            if budget is None and count >= MAX_PAGES:
+                raise ForgeError(f"GET {path}: more than {MAX_PAGES} pages")
+            if budget is not None and not budget.take():
+                if listing:
+                    budget.cursor = _with_query(self._url(url), query)
+                return
+            count += 1
+            try:
+                response = self.get(url, query)
+            except ForgeError as exc:
+                if budget is None or not exc.rate_limited:
+                    raise
+                budget.stop(str(exc))
+                if listing:
+                    budget.cursor = _with_query(self._url(url), query)
+                return
             if response.status_code != 200:
                 raise ForgeError(describe(response), response.status_code)
             body = json_body(response)
@@ -193,12 +309,17 @@ class ForgeClient:
             yield body
             url = next_link(response)
             query = None  # the next link carries the query
-            if url is None or not body:
+            if not body:
                 return
-        raise ForgeError(f"GET {path}: more than {MAX_PAGES} pages")
 
-    def all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
-        return [entry for page in self.pages(path, params) for entry in page]
+    def all(
+        self, path: str, params: dict[str, Any] | None = None, budget: Budget | None = None
+    ) -> list[Any]:
+        return [entry for page in self.pages(path, params, budget) for entry in page]
+
+
+def _with_query(url: str, query: dict[str, Any] | None) -> str:
+    return str(httpx.URL(url, params=query)) if query else url
 
 
 def json_body(response: httpx.Response) -> Any:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from generator.collect.forge import (
+    Budget,
     ForgeClient,
     ForgeError,
     ForgeKind,
@@ -138,48 +140,478 @@ def _pull_commit(c: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _Matches:
+    """Which merged pull requests explain which commits of the branch's first-parent chain."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.mainline = [c["sha"] for c in history.commits]  # newest first
+        self.index = {sha: i for i, sha in enumerate(self.mainline)}
+        self.pulls: dict[int, dict[str, Any]] = {}
+        self.commit_pulls: dict[str, set[int]] = {}
+        self.incomplete: set[int] = set()  # reviews or commits not all read
+
+    def take(self, pull: dict[str, Any], sha: str) -> None:
+        self.pulls.setdefault(pull["number"], pull)
+        self.commit_pulls.setdefault(sha, set()).add(pull["number"])
+
+    def unmatched(self) -> list[str]:
+        return [sha for sha in self.mainline if sha not in self.commit_pulls]
+
+    def match(self, pull: dict[str, Any]) -> None:
+        """Take a merged pull request (with its commits) for the branch commits it explains:
+        its merge or squash commit; its own commits where they reached the branch unchanged
+        (fast-forward); and for a rebase merge, the rebased copies just below its merge commit.
+
+        A rebase merge's `merge_commit_sha` is the copy of its last commit. When that commit has
+        one parent and the (author e-mail, subject) of one of the pull request's commits, the
+        first-parent commits just below it are taken as the other copies while each is a
+        single-parent commit no other pull request explains whose (author e-mail, subject) is
+        that of a pull request commit not yet matched (no patch-id is compared): see rebased()."""
+        merge = pull.get("merge_commit_sha")
+        if merge in self.index:
+            self.take(pull, merge)
+        for sha in [pull.get("head_sha"), *(c.get("sha") for c in pull.get("commits") or [])]:
+            if sha in self.index:
+                self.take(pull, sha)
+
+    def rebased(self) -> None:
+        """The rebased copies of every pull request taken for its merge commit (once their
+        commits are all read)."""
+        for number, pull in self.pulls.items():
+            merge = pull.get("merge_commit_sha")
+            if merge in self.index and number not in self.incomplete:
+                self._rebased(pull, self.index[merge])
+
+    def _rebased(self, pull: dict[str, Any], at: int) -> None:
+        left: list[tuple[str, str]] = [
+            (c.get("author_email") or "", c.get("subject") or "") for c in pull.get("commits") or []
+        ]
+        commits = self.history.commits
+        for i in range(at, min(len(commits), at + len(pull.get("commits") or []))):
+            commit = commits[i]
+            key = ((commit["author"].get("email") or "").casefold(), commit.get("subject") or "")
+            if len(commit.get("parents") or ()) != 1 or key not in left:
+                return
+            if i > at and commit["sha"] in self.commit_pulls:
+                return
+            left.remove(key)
+            self.take(pull, commit["sha"])
+
+    def record(
+        self, branch: str, looked_up: list[str], skipped: list[str], collection: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The item: pull requests whose reviews or commits were not all read explain nothing,
+        their commits are listed as not looked up instead."""
+        skipped_set = set(skipped)
+        for sha, numbers in list(self.commit_pulls.items()):
+            numbers -= self.incomplete
+            if not numbers:
+                del self.commit_pulls[sha]
+                skipped_set.add(sha)
+        pulls = {n: p for n, p in self.pulls.items() if n not in self.incomplete}
+        for pull in pulls.values():
+            for c in pull.get("commits") or []:
+                c.pop("subject", None)
+        history = self.history
+        return {
+            "branch": branch,
+            "period": {"since": since_param(history.since), "until": since_param(history.until)},
+            "pulls": [pulls[n] for n in sorted(pulls)],
+            "commits": {sha: sorted(n) for sha, n in sorted(self.commit_pulls.items())},
+            "looked_up": sorted(looked_up),
+            "not_looked_up": sorted(skipped_set - set(self.commit_pulls)),
+            "collection": collection,
+        }
+
+
+def _rest_pull_requests(
+    client: ForgeClient, project: str, branch: str, history: History, budget: Budget
+) -> dict[str, Any]:
+    """The REST way: list closed pull requests into the branch, look up the commits none
+    explains one by one (at most MAX_COMMIT_LOOKUPS), then each pull request's reviews and
+    commits; all within the budget."""
+    found = _Matches(history)
+    since = since_param(history.since)
+    wanted = set(found.mainline)
+    params = {"state": "closed", "base": branch, "sort": "updated", "direction": "desc"}
+    complete = False
+    listing = client.pages(
+        f"/repos/{project}/pulls", {**params, "per_page": 100}, budget, listing=True
+    )
+    for page in listing:
+        for pr in page:
+            sha = pr.get("merge_commit_sha")
+            if pr.get("merged_at") and sha in wanted:
+                found.take(_pull(pr), sha)
+        if not page or str(page[-1].get("updated_at") or "") < since:
+            complete = True
+            break
+    else:
+        complete = budget.stopped is None
+    unmatched = found.unmatched()
+    looked_up: list[str] = []
+    if complete:
+        for sha in unmatched[:MAX_COMMIT_LOOKUPS]:
+            try:
+                answers = client.all(
+                    f"/repos/{project}/commits/{sha}/pulls", {"per_page": 100}, budget
+                )
+            except ForgeError as exc:
+                if not exc.rate_limited:
+                    raise
+                budget.stop(str(exc))
+            if budget.stopped is not None:
+                break
+            looked_up.append(sha)
+            for pr in answers:
+                if pr.get("merged_at") and (pr.get("base") or {}).get("ref") == branch:
+                    found.take(_pull(pr), sha)
+    asked = set(looked_up)
+    skipped = [sha for sha in unmatched if sha not in asked]
+    for number, pull in found.pulls.items():
+        try:
+            path = f"/repos/{project}/pulls/{number}"
+            reviews = client.all(f"{path}/reviews", {"per_page": 100}, budget)
+            commits = client.all(f"{path}/commits", {"per_page": 100}, budget)
+        except ForgeError as exc:
+            if not exc.rate_limited:
+                raise
+            budget.stop(str(exc))
+        if budget.stopped is not None:
+            found.incomplete.add(number)
+            continue
+        pull["reviews"] = [_review(r) for r in reviews]
+        pull["commits"] = [_pull_commit(c) for c in commits]
+    return found.record(branch, looked_up, skipped, budget.summary("rest", complete))
+
+
+# --- GraphQL ---------------------------------------------------------------------------------
+
+PAGE_SIZE = 100  # pull requests per GraphQL page (and reviews, commits per pull request)
+LOOKUP_BATCH = 50  # commits asked about per GraphQL look-up
+
+_PULL_FIELDS = """
+fragment Review on PullRequestReview {
+  databaseId state submittedAt authorAssociation
+  author { __typename login }
+  commit { oid }
+}
+fragment PullCommit on PullRequestCommit {
+  commit {
+    oid message
+    author { email user { login } }
+    committer { email user { login } }
+  }
+}
+fragment Pull on PullRequest {
+  number title updatedAt mergedAt baseRefName headRefOid
+  author { __typename login }
+  mergeCommit { oid }
+  reviews(first: $first) { pageInfo { hasNextPage endCursor } nodes { ...Review } }
+  commits(first: $first) { pageInfo { hasNextPage endCursor } nodes { ...PullCommit } }
+}
+"""
+MERGED_PULLS = (
+    """
+query MergedPulls($owner: String!, $name: String!, $base: String!, $first: Int!,
+                  $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequests(states: MERGED, baseRefName: $base, first: $first, after: $cursor,
+                 orderBy: {field: UPDATED_AT, direction: DESC}) {
+      pageInfo { hasNextPage endCursor }
+      nodes { ...Pull }
+    }
+  }
+  rateLimit { cost remaining resetAt }
+}
+"""
+    + _PULL_FIELDS
+)
+PULL_REVIEWS = """
+query PullReviews($owner: String!, $name: String!, $number: Int!, $first: Int!,
+                  $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviews(first: $first, after: $cursor) { pageInfo { hasNextPage endCursor }
+                                               nodes { ...Review } }
+    }
+  }
+}
+fragment Review on PullRequestReview {
+  databaseId state submittedAt authorAssociation
+  author { __typename login }
+  commit { oid }
+}
+"""
+PULL_COMMITS = """
+query PullCommits($owner: String!, $name: String!, $number: Int!, $first: Int!,
+                  $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      commits(first: $first, after: $cursor) { pageInfo { hasNextPage endCursor }
+                                               nodes { ...PullCommit } }
+    }
+  }
+}
+fragment PullCommit on PullRequestCommit {
+  commit {
+    oid message
+    author { email user { login } }
+    committer { email user { login } }
+  }
+}
+"""
+
+
+def commit_pulls_query(count: int) -> str:
+    """A look-up of `count` commits' associated pull requests in one request ($oid0...)."""
+    args = ", ".join(f"$oid{i}: GitObjectID!" for i in range(count))
+    fields = "\n".join(
+        f"    c{i}: object(oid: $oid{i}) {{ ... on Commit {{ oid "
+        f"associatedPullRequests(first: 5) {{ nodes {{ ...Pull }} }} }} }}"
+        for i in range(count)
+    )
+    return (
+        f"query CommitPulls($owner: String!, $name: String!, $first: Int!, {args}) {{\n"
+        f"  repository(owner: $owner, name: $name) {{\n{fields}\n  }}\n}}\n" + _PULL_FIELDS
+    )
+
+
+class GraphQLUnavailable(Exception):
+    """The forge has no GraphQL API for this token (404/403 on /graphql): use REST."""
+
+
+def graphql_url(api: str) -> str:
+    """GitHub's GraphQL endpoint: {api}/graphql, or for GitHub Enterprise Server, whose REST
+    API is at https://host/api/v3, https://host/api/graphql."""
+    api = api.rstrip("/")
+    if api.endswith("/api/v3"):
+        return api[: -len("/v3")] + "/graphql"
+    return api + "/graphql"
+
+
+def _graphql(client: ForgeClient, url: str, query: str, variables: dict[str, Any]) -> Any:
+    """One GraphQL request: its `data`, or a ForgeError (GraphQLUnavailable for 403/404)."""
+    for _ in range(2):
+        response = client.post(url, {"query": query, "variables": variables})
+        if response.status_code in (403, 404):
+            raise GraphQLUnavailable(describe(response).replace("GET", "POST", 1))
+        if response.status_code != 200:
+            raise ForgeError(describe(response).replace("GET", "POST", 1), response.status_code)
+        body = json_body(response)
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if not errors:
+            if not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+                raise ForgeError(f"POST {urlsplit(url).path}: no data in the answer")
+            return body["data"]
+        types = {e.get("type") for e in errors if isinstance(e, dict)}
+        message = "; ".join(str(e.get("message", ""))[:200] for e in errors[:3])
+        if "RATE_LIMITED" in types:
+            reset = response.headers.get("x-ratelimit-reset", "").strip()
+            wait = max(0.0, float(reset) - time.time()) if reset.isdigit() else 60.0
+            if client._may_wait(wait):
+                continue
+            raise ForgeError(
+                f"rate limited by GitHub's GraphQL API; it asks to wait {wait:.0f} s, beyond the "
+                f"bound of {client.wait_budget:.0f} s",
+                rate_limited=True,
+            )
+        if types & {"FORBIDDEN", "INSUFFICIENT_SCOPES"}:
+            raise GraphQLUnavailable(f"POST {urlsplit(url).path}: {message}")
+        raise ForgeError(f"POST {urlsplit(url).path}: {message}")
+    raise AssertionError("unreachable")
+
+
+def _actor(actor: Any) -> str | None:
+    """A GraphQL actor's login as REST spells it: bots as `name[bot]`."""
+    if not isinstance(actor, dict) or not actor.get("login"):
+        return None
+    login = str(actor["login"])
+    if actor.get("__typename") == "Bot" and not login.endswith("[bot]"):
+        login += "[bot]"
+    return login
+
+
+def _gql_review(node: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": node.get("databaseId"),
+        "reviewer": _actor(node.get("author")),
+        "state": node.get("state"),
+        "submitted_at": node.get("submittedAt"),
+        "commit_id": (node.get("commit") or {}).get("oid"),
+        "author_association": node.get("authorAssociation"),
+    }
+
+
+def _gql_commit(node: dict[str, Any]) -> dict[str, Any]:
+    commit = node.get("commit") or {}
+    author, committer = commit.get("author") or {}, commit.get("committer") or {}
+    message = commit.get("message") or ""
+    return {
+        "sha": commit.get("oid"),
+        "author": _login(author.get("user")),
+        "author_email": (author.get("email") or "").casefold(),
+        "committer": _login(committer.get("user")),
+        "committer_email": (committer.get("email") or "").casefold(),
+        "co_authors": sorted({m.group(2).strip().casefold() for m in _CO_AUTHOR.finditer(message)}),
+        "subject": message.split("\n", 1)[0].strip(),  # for matching rebased copies; not kept
+    }
+
+
+def _gql_pull(node: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """A pull request as the REST path records it, and the cursors of its reviews and commits
+    where there are more than one page of them."""
+    pull = {
+        "number": node["number"],
+        "title": node.get("title"),
+        "author": _actor(node.get("author")),
+        "merged_at": node.get("mergedAt"),
+        "merge_commit_sha": (node.get("mergeCommit") or {}).get("oid"),
+        "head_sha": node.get("headRefOid"),
+        "base": node.get("baseRefName"),
+        "reviews": [_gql_review(r) for r in (node.get("reviews") or {}).get("nodes") or []],
+        "commits": [_gql_commit(c) for c in (node.get("commits") or {}).get("nodes") or []],
+    }
+    more: dict[str, str | None] = {}
+    for key in ("reviews", "commits"):
+        info = (node.get(key) or {}).get("pageInfo") or {}
+        if info.get("hasNextPage"):
+            more[key] = info.get("endCursor")
+    return pull, more
+
+
+def _graphql_pull_requests(
+    client: ForgeClient, url: str, project: str, branch: str, history: History, budget: Budget
+) -> dict[str, Any]:
+    """The GraphQL way: page the merged pull requests into the branch, most recently updated
+    first, with their reviews and commits, until one was last updated before the period; then
+    ask about the commits none explains, LOOKUP_BATCH at a time; all within the budget."""
+    owner, _, name = project.partition("/")
+    base = {"owner": owner, "name": name, "first": PAGE_SIZE}
+    since = since_param(history.since)
+    found = _Matches(history)
+    more: dict[int, dict[str, str | None]] = {}  # cursors of reviews/commits not all read
+
+    def consider(node: dict[str, Any], sha: str | None = None) -> None:
+        """Take a merged pull request into the branch for the commits it explains (and `sha`,
+        a commit GitHub associates it with)."""
+        if not node.get("mergedAt") or node.get("baseRefName") not in (None, branch):
+            return
+        number = node["number"]
+        pull = found.pulls.get(number)
+        if pull is None:
+            pull, rest = _gql_pull(node)
+            found.match(pull)
+            if sha is not None:
+                found.take(pull, sha)
+            if number in found.pulls and rest:
+                more[number] = rest
+        elif sha is not None:
+            found.take(pull, sha)
+
+    def ask(query: str, variables: dict[str, Any]) -> Any | None:
+        if not budget.take():
+            return None
+        try:
+            return _graphql(client, url, query, {**base, **variables})
+        except GraphQLUnavailable as exc:
+            if budget.used > 1:  # GraphQL answered before: this is no reason to start over
+                raise ForgeError(str(exc)) from None
+            raise
+        except ForgeError as exc:
+            if not exc.rate_limited:
+                raise
+            budget.stop(str(exc))
+            return None
+
+    cursor: str | None = None
+    complete = False
+    while True:
+        data = ask(MERGED_PULLS, {"base": branch, "cursor": cursor})
+        if data is None:
+            budget.cursor = cursor
+            break
+        connection = ((data.get("repository") or {}).get("pullRequests")) or {}
+        nodes = connection.get("nodes") or []
+        for node in nodes:
+            consider(node)
+        info = connection.get("pageInfo") or {}
+        if not nodes or str(nodes[-1].get("updatedAt") or "") < since:
+            complete = True
+            break
+        if not info.get("hasNextPage"):
+            complete = True
+            break
+        cursor = info.get("endCursor")
+
+    def rest_of(number: int, cursors: dict[str, str | None]) -> None:
+        """The reviews and commits of a pull request beyond its first page."""
+        pull = found.pulls[number]
+        for key, query, convert in (
+            ("reviews", PULL_REVIEWS, _gql_review),
+            ("commits", PULL_COMMITS, _gql_commit),
+        ):
+            after = cursors.get(key)
+            while key in cursors:
+                data = ask(query, {"number": number, "cursor": after})
+                if data is None:
+                    found.incomplete.add(number)
+                    break
+                connection = ((data.get("repository") or {}).get("pullRequest") or {}).get(key)
+                connection = connection or {}
+                pull[key] += [convert(n) for n in connection.get("nodes") or []]
+                info = connection.get("pageInfo") or {}
+                if not info.get("hasNextPage"):
+                    break
+                after = info.get("endCursor")
+
+    def complete_pulls() -> None:
+        while more:
+            number = min(more)
+            rest_of(number, more.pop(number))
+
+    complete_pulls()
+    found.rebased()
+    looked_up: list[str] = []
+    asked: set[str] = set()
+    if complete:
+        while budget.stopped is None:
+            batch = [sha for sha in found.unmatched() if sha not in asked][:LOOKUP_BATCH]
+            if not batch:
+                break
+            query = commit_pulls_query(len(batch))
+            data = ask(query, {f"oid{i}": sha for i, sha in enumerate(batch)})
+            if data is None:
+                break
+            looked_up += batch
+            asked.update(batch)
+            repo = data.get("repository") or {}
+            for i, sha in enumerate(batch):
+                obj = repo.get(f"c{i}") or {}
+                for node in (obj.get("associatedPullRequests") or {}).get("nodes") or []:
+                    consider(node, sha)
+            complete_pulls()
+            found.rebased()
+    skipped = [sha for sha in found.unmatched() if sha not in asked]
+    return found.record(branch, looked_up, skipped, budget.summary("graphql", complete))
+
+
 def _pull_requests(
     client: ForgeClient, project: str, branch: str, history: History | None
 ) -> dict[str, Any]:
     if history is None:
         raise ForgeError("the branch history could not be read, so commits cannot be matched")
-    mainline = [c["sha"] for c in history.commits]
-    wanted = set(mainline)
-    since = since_param(history.since)
-    pulls: dict[int, dict[str, Any]] = {}
-    commit_pulls: dict[str, set[int]] = {}
-
-    def take(pr: dict[str, Any], sha: str) -> None:
-        pulls.setdefault(pr["number"], _pull(pr))
-        commit_pulls.setdefault(sha, set()).add(pr["number"])
-
-    params = {"state": "closed", "base": branch, "sort": "updated", "direction": "desc"}
-    for page in client.pages(f"/repos/{project}/pulls", {**params, "per_page": 100}):
-        for pr in page:
-            sha = pr.get("merge_commit_sha")
-            if pr.get("merged_at") and sha in wanted:
-                take(pr, sha)
-        if page and str(page[-1].get("updated_at") or "") < since:
-            break
-    unmatched = [sha for sha in mainline if sha not in commit_pulls]
-    lookups, skipped = unmatched[:MAX_COMMIT_LOOKUPS], unmatched[MAX_COMMIT_LOOKUPS:]
-    for sha in lookups:
-        for pr in client.all(f"/repos/{project}/commits/{sha}/pulls", {"per_page": 100}):
-            if pr.get("merged_at") and (pr.get("base") or {}).get("ref") == branch:
-                take(pr, sha)
-    for number, pull in pulls.items():
-        reviews = client.all(f"/repos/{project}/pulls/{number}/reviews", {"per_page": 100})
-        pull["reviews"] = [_review(r) for r in reviews]
-        commits = client.all(f"/repos/{project}/pulls/{number}/commits", {"per_page": 100})
-        pull["commits"] = [_pull_commit(c) for c in commits]
-    return {
-        "branch": branch,
-        "period": {"since": since, "until": since_param(history.until)},
-        "pulls": [pulls[n] for n in sorted(pulls)],
-        "commits": {sha: sorted(numbers) for sha, numbers in sorted(commit_pulls.items())},
-        "looked_up": sorted(lookups),
-        "not_looked_up": sorted(skipped),
-    }
+    budget = Budget.from_env()
+    try:
+        return _graphql_pull_requests(
+            client, graphql_url(client.base_url), project, branch, history, budget
+        )
+    except GraphQLUnavailable as exc:
+        unavailable = str(exc)
+    data = _rest_pull_requests(client, project, branch, history, budget)
+    data["collection"]["graphql_unavailable"] = unavailable
+    return data
 
 
 def collect_github(
@@ -222,6 +654,7 @@ def collect_github(
             ids[3],
             lambda: _pull_requests(client, project, branch, history),
             query=(
+                f"POST {graphql_url(client.base_url)} (MergedPulls, CommitPulls); or "
                 f"GET /repos/{project}/pulls?state=closed&base={b}; "
                 f"GET /repos/{project}/commits/{{sha}}/pulls; "
                 f"GET /repos/{project}/pulls/{{number}}/reviews"

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from generator.collect.forge import (
+    Budget,
     ForgeClient,
     ForgeError,
     ForgeKind,
@@ -122,8 +123,13 @@ def _mr_commit(c: dict[str, Any]) -> dict[str, Any]:
 def _merge_requests(
     client: ForgeClient, pid: str, branch: str, history: History | None
 ) -> dict[str, Any]:
+    """Merged merge requests into the branch, the commits they explain, their approvals and
+    commits: every request within one budget. Once it is spent (or the rate limit asks for too
+    long a wait), the commits not explained by a merge request read in full are listed as not
+    looked up, and where the listing stopped is recorded as its cursor."""
     if history is None:
         raise ForgeError("the branch history could not be read, so commits cannot be matched")
+    budget = Budget.from_env()
     mainline = [c["sha"] for c in history.commits]
     wanted = set(mainline)
     mrs: dict[int, dict[str, Any]] = {}
@@ -141,20 +147,50 @@ def _merge_requests(
         "sort": "desc",
         "per_page": 100,
     }
-    for page in client.pages(f"/projects/{pid}/merge_requests", params):
+    for page in client.pages(f"/projects/{pid}/merge_requests", params, budget, listing=True):
         for mr in page:
             # merge commit, squash commit, or (fast-forward merges) the head itself
             for key in ("merge_commit_sha", "squash_commit_sha", "sha"):
                 if mr.get(key) in wanted:
                     take(mr, mr[key])
+    complete = budget.stopped is None
     unmatched = [sha for sha in mainline if sha not in commit_mrs]
-    lookups, skipped = unmatched[:MAX_COMMIT_LOOKUPS], unmatched[MAX_COMMIT_LOOKUPS:]
-    for sha in lookups:
-        for mr in client.all(f"/projects/{pid}/repository/commits/{sha}/merge_requests"):
-            if mr.get("state") == "merged" and mr.get("target_branch") == branch:
-                take(mr, sha)
+    looked_up: list[str] = []
+    if complete:
+        for sha in unmatched[:MAX_COMMIT_LOOKUPS]:
+            try:
+                found = client.all(
+                    f"/projects/{pid}/repository/commits/{sha}/merge_requests", None, budget
+                )
+            except ForgeError as exc:
+                if not exc.rate_limited:
+                    raise
+                budget.stop(str(exc))
+            if budget.stopped is not None:
+                break
+            looked_up.append(sha)
+            for mr in found:
+                if mr.get("state") == "merged" and mr.get("target_branch") == branch:
+                    take(mr, sha)
+    asked = set(looked_up)
+    skipped = {sha for sha in unmatched if sha not in asked}
+    incomplete: set[int] = set()
     for iid, mr in mrs.items():
-        approvals = client.get_json(f"/projects/{pid}/merge_requests/{iid}/approvals")
+        try:
+            if not budget.take():
+                incomplete.add(iid)
+                continue
+            approvals = client.get_json(f"/projects/{pid}/merge_requests/{iid}/approvals")
+            commits = client.all(
+                f"/projects/{pid}/merge_requests/{iid}/commits", {"per_page": 100}, budget
+            )
+        except ForgeError as exc:
+            if not exc.rate_limited:
+                raise
+            budget.stop(str(exc))
+        if budget.stopped is not None:
+            incomplete.add(iid)
+            continue
         approvers = [a.get("user") or {} for a in approvals.get("approved_by") or []]
         mr["approved_by"] = sorted(filter(None, (_user(u) for u in approvers)))
         # Display names: GitLab shows no e-mail of an approver, so names are what ties an
@@ -163,15 +199,21 @@ def _merge_requests(
             u["username"]: u.get("name") or "" for u in approvers if u.get("username")
         }
         mr["approvals_required"] = approvals.get("approvals_required")
-        commits = client.all(f"/projects/{pid}/merge_requests/{iid}/commits", {"per_page": 100})
         mr["commits"] = [_mr_commit(c) for c in commits]
+    # A merge request whose approvals or commits were not read explains nothing.
+    for sha, iids in list(commit_mrs.items()):
+        iids -= incomplete
+        if not iids:
+            del commit_mrs[sha]
+            skipped.add(sha)
     return {
         "branch": branch,
         "period": {"since": since_param(history.since), "until": since_param(history.until)},
-        "merge_requests": [mrs[i] for i in sorted(mrs)],
+        "merge_requests": [mrs[i] for i in sorted(mrs) if i not in incomplete],
         "commits": {sha: sorted(iids) for sha, iids in sorted(commit_mrs.items())},
-        "looked_up": sorted(lookups),
+        "looked_up": sorted(looked_up),
         "not_looked_up": sorted(skipped),
+        "collection": budget.summary("rest", complete),
     }
 
 

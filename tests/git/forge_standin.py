@@ -12,6 +12,12 @@ ignore included). A recording is a JSON file mapping "METHOD /path" to a respons
 Strings "@sha:<label>" (and "{sha:<label>}" in paths) become the commit ids of the test
 repository; header values
 "@epoch+N" become the Unix time N seconds from now.
+
+With `graphql=True`, `POST /graphql` answers GitHub's GraphQL queries the collector sends
+(told apart by their operation name) from the same recording: the REST pull request list, each
+pull request's reviews and commits, and the per-commit pull request look-ups, converted to
+GraphQL's shapes and paged by `first`/`after`. Without it, `/graphql` is 404 as on a forge
+without GraphQL.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ class RecordedForge:
     shas: dict[str, str]
     auth: tuple[str, str]  # header name and the exact value expected
     prefix: str = ""  # e.g. /api/v4
+    graphql: bool = False  # answer POST /graphql from the REST recording (GitHub)
     routes: dict[str, dict[str, Any]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
 
@@ -102,6 +109,8 @@ class RecordedForge:
     ) -> Response:
         if not authorized:
             return self._json({"message": "Bad credentials"}, 401)
+        if self.graphql and request.method == "POST" and path == "/graphql":
+            return self._json(self._graphql(json.loads(request.get_data() or b"{}")))
         route = self.routes.get(f"{request.method} {path}")
         if route is None:
             return self._json({"message": "Not Found"}, 404)
@@ -127,3 +136,114 @@ class RecordedForge:
                     headers["Link"] = f'<{url}>; rel="next"'
             return self._json(copy.deepcopy(pages[page - 1]), 200, headers)
         return self._json(route.get("body"), route.get("status", 200), route.get("headers"))
+
+    # --- GraphQL, from the REST recording -------------------------------------------------------
+
+    def _rest_list(self, key: str) -> list[Any]:
+        route = self.routes.get(key)
+        if route is None:
+            return []
+        if "pages" in route:
+            return [entry for page in route["pages"] for entry in copy.deepcopy(page)]
+        return copy.deepcopy(route.get("body") or [])
+
+    def _graphql(self, body: dict[str, Any]) -> dict[str, Any]:
+        query, variables = body.get("query") or "", body.get("variables") or {}
+        match = re.search(r"query\s+(\w+)", query)
+        operation = match.group(1) if match else ""
+        repo = f"/repos/{variables.get('owner')}/{variables.get('name')}"
+        first = int(variables.get("first") or 100)
+        if operation == "MergedPulls":
+            pulls = [
+                p
+                for p in self._rest_list(f"GET {repo}/pulls")
+                if p.get("merged_at") and (p.get("base") or {}).get("ref") == variables["base"]
+            ]
+            page = _page(pulls, first, variables.get("cursor"))
+            page["nodes"] = [self._pull_node(repo, p, first) for p in page["nodes"]]
+            return {"data": {"repository": {"pullRequests": page}, "rateLimit": {"cost": 1}}}
+        if operation == "CommitPulls":
+            out: dict[str, Any] = {}
+            for name, sha in variables.items():
+                if not name.startswith("oid"):
+                    continue
+                pulls = self._rest_list(f"GET {repo}/commits/{sha}/pulls")
+                nodes = [self._pull_node(repo, p, first) for p in pulls[:5]]
+                out[f"c{name[3:]}"] = {"oid": sha, "associatedPullRequests": {"nodes": nodes}}
+            return {"data": {"repository": out}}
+        if operation in ("PullReviews", "PullCommits"):
+            key = "reviews" if operation == "PullReviews" else "commits"
+            entries = self._rest_list(f"GET {repo}/pulls/{variables['number']}/{key}")
+            page = _page(entries, first, variables.get("cursor"))
+            convert = _review_node if key == "reviews" else _commit_node
+            page["nodes"] = [convert(e) for e in page["nodes"]]
+            return {"data": {"repository": {"pullRequest": {key: page}}}}
+        return {"errors": [{"message": f"unknown operation {operation!r}"}]}
+
+    def _pull_node(self, repo: str, pr: dict[str, Any], first: int) -> dict[str, Any]:
+        number = pr["number"]
+        reviews = _page(self._rest_list(f"GET {repo}/pulls/{number}/reviews"), first, None)
+        reviews["nodes"] = [_review_node(r) for r in reviews["nodes"]]
+        commits = _page(self._rest_list(f"GET {repo}/pulls/{number}/commits"), first, None)
+        commits["nodes"] = [_commit_node(c) for c in commits["nodes"]]
+        return {
+            "number": number,
+            "title": pr.get("title"),
+            "updatedAt": pr.get("updated_at"),
+            "mergedAt": pr.get("merged_at"),
+            "baseRefName": (pr.get("base") or {}).get("ref"),
+            "headRefOid": (pr.get("head") or {}).get("sha"),
+            "author": _actor_node(pr.get("user")),
+            "mergeCommit": {"oid": pr["merge_commit_sha"]} if pr.get("merged_at") else None,
+            "reviews": reviews,
+            "commits": commits,
+        }
+
+
+def _page(entries: list[Any], first: int, cursor: str | None) -> dict[str, Any]:
+    """A GraphQL connection page; the cursor is the index of the next entry."""
+    start = int(cursor or 0)
+    end = start + first
+    info = {"hasNextPage": end < len(entries), "endCursor": str(end)}
+    return {"pageInfo": info, "nodes": entries[start:end]}
+
+
+def _actor_node(user: Any) -> dict[str, Any] | None:
+    if not isinstance(user, dict):
+        return None
+    login = user.get("login") or ""
+    if login.endswith("[bot]") or user.get("type") == "Bot":
+        return {"__typename": "Bot", "login": login.removesuffix("[bot]")}
+    return {"__typename": "User", "login": login}
+
+
+def _review_node(review: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "databaseId": review.get("id"),
+        "state": review.get("state"),
+        "submittedAt": review.get("submitted_at"),
+        "authorAssociation": review.get("author_association"),
+        "author": _actor_node(review.get("user")),
+        "commit": {"oid": review["commit_id"]} if review.get("commit_id") else None,
+    }
+
+
+def _commit_node(entry: dict[str, Any]) -> dict[str, Any]:
+    commit = entry.get("commit") or {}
+
+    def actor(role: str) -> dict[str, Any]:
+        user = entry.get(role)
+        login = user.get("login") if isinstance(user, dict) else None
+        return {
+            "email": (commit.get(role) or {}).get("email"),
+            "user": {"login": login} if login else None,
+        }
+
+    return {
+        "commit": {
+            "oid": entry.get("sha"),
+            "message": commit.get("message"),
+            "author": actor("author"),
+            "committer": actor("committer"),
+        }
+    }
