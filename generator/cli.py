@@ -157,7 +157,26 @@ def check(
         write_atomic(output, text.encode("utf-8"))
     else:
         click.echo(text, nl=False)
+    hint = _next_step(result.report)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
     sys.exit(0 if result.ok else 1)
+
+
+def _next_step(report: Any) -> str | None:
+    """What to do next in a new instance: nothing in scope, or nothing mapped yet."""
+    if not report.frameworks:
+        return (
+            "no frameworks in scope: list them in controls/scope.yaml "
+            "(evidoc init --list-frameworks shows the built-in catalogs)"
+        )
+    controls = [c for fw in report.frameworks for c in fw.controls]
+    if controls and all(c.status.value in ("unmapped", "excluded") for c in controls):
+        return (
+            "nothing is mapped yet: tag docs pages with controls (`tags:` in front matter) "
+            "or adopt a starter practice (evidoc init --list-practices, then --practice ID)"
+        )
+    return None
 
 
 @main.command()
@@ -467,3 +486,80 @@ def serve(root: Path, snapshot: Path | None, dev_addr: str) -> None:
     from generator.site.serve import serve as run_serve
 
     sys.exit(run_serve(root, dev_addr=dev_addr, snapshot=snapshot, echo=click.echo))
+
+
+def _split_ids(values: tuple[str, ...]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+@main.command()
+@ROOT
+@click.option(
+    "--frameworks",
+    "frameworks",
+    multiple=True,
+    metavar="ID[,ID...]",
+    help="Frameworks in scope (repeatable, or comma-separated): built-in catalogs "
+    "(--list-frameworks) or the instance's own controls/frameworks/ID.yaml.",
+)
+@click.option(
+    "--practice",
+    "practices",
+    multiple=True,
+    metavar="ID",
+    help="Adopt this starter practice into controls/practices/ (repeatable); in an existing "
+    "instance only the practice is added.",
+)
+@click.option("--list-frameworks", is_flag=True, help="List the built-in catalogs and exit.")
+@click.option("--list-practices", is_flag=True, help="List the starter practices and exit.")
+@user_errors
+def init(
+    root: Path,
+    frameworks: tuple[str, ...],
+    practices: tuple[str, ...],
+    list_frameworks: bool,
+    list_practices: bool,
+) -> None:
+    """Make ROOT (default: the current directory) an evidoc instance: controls/scope.yaml with
+    the chosen frameworks, a commented evidence/sources.yaml, and a minimal mkdocs.yml when
+    there is none. Never overwrites: if a file it would write exists, nothing is written (exit 2).
+    """
+    from generator import init as initialise
+
+    if list_frameworks or list_practices:
+        if list_frameworks:
+            for ident, title in initialise.catalog_titles().items():
+                click.echo(f"{ident:<18} {title}")
+        if list_practices:
+            for ident, title, fws in initialise.list_practices():
+                click.echo(f"{ident:<28} {title} (maps {', '.join(fws)})")
+        return
+    fw_ids = _split_ids(frameworks)
+    adopt_only = bool(practices) and not fw_ids and (root / initialise.SCOPE).is_file()
+    plan = initialise.InitPlan(root) if adopt_only else initialise.plan_init(root, fw_ids)
+    initialise.plan_practices(root, list(practices), plan)
+    conflicts = plan.conflicts()
+    if conflicts:
+        raise InputErrors(
+            [
+                InputError(rel, "exists; evidoc init never overwrites a file (move it away first)")
+                for rel in conflicts
+            ]
+        )
+    for rel in plan.write():
+        click.echo(f"wrote {rel}")
+    for note in plan.notes:
+        click.echo(note)
+    if adopt_only:
+        click.echo("next: `evidoc check` shows the controls the adopted practice now maps")
+        return
+    if not fw_ids:
+        click.echo(
+            "no frameworks in scope yet: add ids to controls/scope.yaml "
+            "(evidoc init --list-frameworks lists the built-in catalogs)"
+        )
+    click.echo(
+        "next: tag docs pages with controls (`tags:` in their front matter), adopt starter "
+        "practices (evidoc init --list-practices; --practice ID), then `evidoc check` and "
+        "`evidoc build`"
+    )

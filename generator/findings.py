@@ -43,6 +43,9 @@ class FindingKind(StrEnum):
     expired_inheritance = "expired-inheritance"
     conflicting_scope = "conflicting-scope"
     overdue_plan = "overdue-plan"
+    # An attestation's document whose file does not hash to the declared sha256, or is missing.
+    altered_document = "altered-document"
+    missing_document = "missing-document"
 
 
 WARNINGS = {

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ValidationError
 
+from generator.documents import DocumentState, check_document
 from generator.findings import Finding, FindingKind
 from generator.library import Library
 from generator.models import Control, ExclusionRule, Framework
@@ -345,6 +346,9 @@ def gate_findings(
                 )
             )
 
+    findings.extend(document_findings(library))
+    findings.extend(remediation_findings(library))
+
     for cid in sorted(library.crosswalks):
         loaded = library.crosswalks[cid]
         cw = loaded.model
@@ -393,6 +397,87 @@ def gate_findings(
 
     findings.extend(evidence_findings(library, report, require))
     return sorted(set(findings), key=Finding.sort_key)
+
+
+def document_findings(library: Library) -> list[Finding]:
+    """An attestation's document whose file is missing or does not hash to its `sha256:`."""
+    out = []
+    for aid in sorted(library.attestations):
+        loaded = library.attestations[aid]
+        doc = loaded.model.document
+        if doc is None or doc.file is None:
+            continue
+        checked = check_document(library.root, doc)
+        if checked.state is DocumentState.altered:
+            line, col = loaded.marks.locate(("document", "sha256"))
+            out.append(
+                Finding(
+                    kind=FindingKind.altered_document,
+                    message=(
+                        f"attestation {aid}: document {doc.id} version {doc.version} file "
+                        f"{doc.file} has SHA-256 {checked.sha256}, not the declared {doc.sha256}; "
+                        "the file changed since it was approved: attach the approved version or "
+                        "have the new one approved and record its hash"
+                    ),
+                    file=loaded.file,
+                    line=line,
+                    column=col,
+                )
+            )
+        elif checked.state is DocumentState.missing:
+            line, col = loaded.marks.locate(("document", "file"))
+            out.append(
+                Finding(
+                    kind=FindingKind.missing_document,
+                    message=(
+                        f"attestation {aid}: document file {doc.file!r} is not a readable file "
+                        "inside the instance"
+                    ),
+                    file=loaded.file,
+                    line=line,
+                    column=col,
+                )
+            )
+    return out
+
+
+def remediation_findings(library: Library) -> list[Finding]:
+    """A remediation that names a practice or check the instance does not have."""
+    out = []
+    keys_of = {
+        pid: {c.key for c in p.model.checks} | {c.id for c in p.model.checks}
+        for pid, p in library.practices.items()
+    }
+    every_key = set().union(*keys_of.values()) if keys_of else set()
+    for rid in sorted(library.remediations):
+        loaded = library.remediations[rid]
+        for i, cover in enumerate(loaded.model.covers):
+            if cover.practice is not None and cover.practice not in library.practices:
+                line, col = loaded.marks.locate(("covers", i, "practice"))
+                out.append(
+                    Finding(
+                        kind=FindingKind.unknown_practice,
+                        message=f"remediation {rid} names unknown practice {cover.practice!r}",
+                        file=loaded.file,
+                        line=line,
+                        column=col,
+                    )
+                )
+                continue
+            known = keys_of[cover.practice] if cover.practice is not None else every_key
+            if cover.check not in known:
+                line, col = loaded.marks.locate(("covers", i, "check"))
+                whose = f"practice {cover.practice}" if cover.practice else "any practice"
+                out.append(
+                    Finding(
+                        kind=FindingKind.unknown_check,
+                        message=f"remediation {rid} names {cover.check!r}, not a check of {whose}",
+                        file=loaded.file,
+                        line=line,
+                        column=col,
+                    )
+                )
+    return out
 
 
 def _check_line(

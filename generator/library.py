@@ -17,6 +17,7 @@ from generator.models import (
     Framework,
     Group,
     Practice,
+    Remediation,
     Scope,
     Sources,
 )
@@ -65,6 +66,7 @@ class Library:
     practices: dict[str, Loaded[Practice]] = field(default_factory=dict)
     crosswalks: dict[str, Loaded[Crosswalk]] = field(default_factory=dict)
     attestations: dict[str, Loaded[Attestation]] = field(default_factory=dict)
+    remediations: dict[str, Loaded[Remediation]] = field(default_factory=dict)
     scope: Loaded[Scope] | None = None
     sources: Loaded[Sources] | None = None
     pages: list[DocPage] = field(default_factory=list)

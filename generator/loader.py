@@ -8,14 +8,24 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from generator.catalogs import builtin_catalogs, builtin_display
 from generator.docs_pages import DocPage, iter_pages, read_front_matter
 from generator.errors import InputError, InputErrors
 from generator.findings import Finding, FindingKind
 from generator.library import ControlEntry, Library, Loaded, LoadedFramework
-from generator.models import Attestation, Crosswalk, Framework, Group, Practice, Scope, Sources
+from generator.models import (
+    Attestation,
+    Crosswalk,
+    Framework,
+    Group,
+    Practice,
+    Remediation,
+    Scope,
+    Sources,
+)
 from generator.tag_grammar import MAX_TAG_CHARS
 from generator.validate import validate
-from generator.yamlio import Marks, load_yaml_file
+from generator.yamlio import Marks, load_yaml_file, parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -123,6 +133,57 @@ def _duplicate(kind: str, ident: str, file: str, line: int | None, first: str) -
     )
 
 
+def _used_framework_ids(lib: Library, known: set[str]) -> set[str]:
+    """The ids of KNOWN catalogs the instance names: in scope, or in a reference
+    (`framework:control`, a crosswalk's source and target) of any of its YAML files."""
+    used: set[str] = set()
+    loaded: list[Any] = [*lib.practices.values(), *lib.crosswalks.values()]
+    loaded += [*lib.attestations.values(), *getattr(lib, "remediations", {}).values()]
+    if lib.scope is not None:
+        loaded.append(lib.scope)
+    stack: list[Any] = [item.model.model_dump(mode="json") for item in loaded]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            ident = value.split(":", 1)[0]
+            if ident in known:
+                used.add(ident)
+    return used
+
+
+def _load_builtin_catalogs(lib: Library, c: _Collector) -> None:
+    """The built-in catalogs the instance uses and does not override with a file of its own.
+    They are evidoc's: an error in one is reported as evidoc's, not as the user's."""
+    builtin = c.run(builtin_catalogs)
+    if not builtin:
+        return
+    for ident in sorted(_used_framework_ids(lib, set(builtin)) - set(lib.frameworks)):
+        display = builtin_display(ident)
+        try:
+            data, marks = parse_yaml(builtin[ident].read_text(encoding="utf-8"), display)
+            model = validate(Framework, data, marks)
+            if model.id != ident:
+                raise InputError(display, f"declares id {model.id!r}, expected {ident!r}", 1)
+        except (InputError, InputErrors, OSError, UnicodeDecodeError) as exc:
+            first = exc.errors[0] if isinstance(exc, InputErrors) else exc
+            c.errors.append(
+                InputError(
+                    None,
+                    f"evidoc's built-in catalog {ident!r} cannot be loaded ({first}): this is "
+                    f"a defect of evidoc, please report it; meanwhile a corrected copy at "
+                    f"controls/frameworks/{ident}.yaml overrides it",
+                )
+            )
+            continue
+        lf = LoadedFramework(model=model, file=marks.file, marks=marks)
+        _index_framework(lf, lib.findings)
+        lib.frameworks[ident] = lf
+
+
 def load_library(root: Path, docs_dir: Path | None = None) -> Library:
     """Load an evidoc instance; raises InputErrors listing every invalid file."""
     root = Path(root)
@@ -153,6 +214,7 @@ def load_library(root: Path, docs_dir: Path | None = None) -> Library:
         ("practices", Practice, lib.practices),
         ("crosswalks", Crosswalk, lib.crosswalks),
         ("attestations", Attestation, lib.attestations),
+        ("remediations", Remediation, lib.remediations),
     ]
     for folder, model_type, target in kinds:
         for path in _yaml_files(controls / folder):
@@ -180,6 +242,8 @@ def load_library(root: Path, docs_dir: Path | None = None) -> Library:
                 "missing: expected controls/scope.yaml listing the frameworks in scope",
             )
         )
+
+    _load_builtin_catalogs(lib, c)
 
     sources_path = root / "evidence" / "sources.yaml"
     if sources_path.is_file():

@@ -17,6 +17,7 @@ from generator.gate import Requirement, gate_findings
 from generator.gitinfo import last_commit_time
 from generator.library import Library
 from generator.loader import load_library
+from generator.register import RegisterRow, build_register
 from generator.render.gate_result import GateResult
 from generator.report import Report, build_report
 from generator.results import CheckResult, Results, ResultStatus, SnapshotInfo
@@ -146,6 +147,23 @@ def judgement_time(root: Path, snapshot: Snapshot | None) -> dt.datetime:
     return when if when is not None else dt.datetime.now(dt.UTC)
 
 
+def _run(
+    root: Path,
+    *,
+    docs_dir: Path | None,
+    snapshot: Path | None,
+    now: dt.datetime | None,
+    public_keys: Sequence[Path],
+) -> tuple[Library, Snapshot | None, tuple[bytes, ...], Report]:
+    library = load_library(root, docs_dir)
+    keys = trusted(library, public_keys)
+    snap = find_snapshot(root, snapshot, keys)
+    if now is None:
+        now = judgement_time(root, snap)
+    results = evaluate(library, snap, now)
+    return library, snap, keys, build_report(library, results, now.date())
+
+
 def run_report(
     root: Path,
     *,
@@ -155,12 +173,25 @@ def run_report(
     public_keys: Sequence[Path] = (),
 ) -> tuple[Library, Report]:
     """Load, evaluate and report, judged at `now` or else at `judgement_time`."""
-    library = load_library(root, docs_dir)
-    snap = find_snapshot(root, snapshot, trusted(library, public_keys))
-    if now is None:
-        now = judgement_time(root, snap)
-    results = evaluate(library, snap, now)
-    return library, build_report(library, results, now.date())
+    library, _, _, report = _run(
+        root, docs_dir=docs_dir, snapshot=snapshot, now=now, public_keys=public_keys
+    )
+    return library, report
+
+
+def run_register(
+    root: Path,
+    *,
+    docs_dir: Path | None = None,
+    snapshot: Path | None = None,
+    now: dt.datetime | None = None,
+    public_keys: Sequence[Path] = (),
+) -> tuple[Library, Report, list[RegisterRow]]:
+    """As run_report, plus the findings register (its history read from older snapshots)."""
+    library, snap, keys, report = _run(
+        root, docs_dir=docs_dir, snapshot=snapshot, now=now, public_keys=public_keys
+    )
+    return library, report, build_register(library, report, snap, keys)
 
 
 def run_gate(
@@ -172,8 +203,8 @@ def run_gate(
     now: dt.datetime,
     public_keys: Sequence[Path] = (),
 ) -> GateResult:
-    library, report = run_report(
+    library, report, register = run_register(
         root, docs_dir=docs_dir, snapshot=snapshot, now=now, public_keys=public_keys
     )
     findings = gate_findings(library, report, now.date(), Requirement(require), PARAMETERS)
-    return GateResult(report=report, findings=findings, require=require)
+    return GateResult(report=report, findings=findings, require=require, register=register)

@@ -6,7 +6,15 @@ import json
 
 from pydantic import BaseModel
 
-from generator.models import Attestation, Crosswalk, Framework, Practice, Scope, Sources
+from generator.models import (
+    Attestation,
+    Crosswalk,
+    Framework,
+    Practice,
+    Remediation,
+    Scope,
+    Sources,
+)
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "framework": Framework,
@@ -14,6 +22,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "crosswalk": Crosswalk,
     "scope": Scope,
     "attestation": Attestation,
+    "remediation": Remediation,
     "sources": Sources,
 }
 

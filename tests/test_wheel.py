@@ -17,7 +17,9 @@ pytestmark = pytest.mark.wheel
 
 UV = Path(sys.executable).with_name("uv")
 # What a wheel is built from; everything else in the repository stays behind.
-SOURCES = ("pyproject.toml", "README.md", "generator", "templates")
+# controls/ holds the catalogs and starter practices, linked into the package (generator/catalogs,
+# generator/starters) like templates/.
+SOURCES = ("pyproject.toml", "README.md", "generator", "templates", "controls")
 INSTANCE = ("controls", "docs", "evidence", "mkdocs.yml")
 
 
@@ -115,6 +117,21 @@ def test_the_wheel_carries_its_templates(installed: Path) -> None:
     assert not (package / "templates").is_symlink()
     assert (package / "templates" / "site" / "framework.md.j2").is_file()
     assert (package / "templates" / "print" / "pack.css").is_file()
+    for linked, sample in (("catalogs", "iso27001-2022.yaml"), ("starters", "encryption.yaml")):
+        assert not (package / linked).is_symlink()
+        assert (package / linked / sample).is_file()
+
+
+def test_init_and_check_from_the_wheel(installed: Path, tmp_path: Path) -> None:
+    """A new instance in an empty directory uses the catalogs inside the installed package."""
+    evidoc = installed / "bin" / "evidoc"
+    root = tmp_path / "new"
+    root.mkdir()
+    out = ok(run([evidoc, "init", "--frameworks", "nis2-21-2", "--practice", "encryption"], root))
+    assert "wrote controls/scope.yaml" in out
+    gate = run([evidoc, "check"], cwd=root)
+    assert gate.returncode == 1, gate.stdout + gate.stderr
+    assert "evidoc:catalogs/nis2-21-2.yaml" in gate.stdout and "Traceback" not in gate.stderr
 
 
 def test_check_build_pdf_verify_from_the_wheel(installed: Path, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from generator.gitinfo import git_output, last_commit_time
 from generator.output import write_atomic
 from generator.pdf.html import render_html, stylesheets
 from generator.pdf.model import PackDocument, build_document
-from generator.pipeline import run_report, trusted
+from generator.pipeline import run_register, trusted
 from generator.snapshot.store import Snapshot, latest_snapshot, load_snapshot
 
 DEFAULT_OUTPUT = Path("build") / "audit-pack.pdf"
@@ -80,7 +80,7 @@ def prepare(
     `sign_key` (an Ed25519 private key) the pack is signed (pack.sig)."""
     snap_path = snapshot if snapshot is not None else latest_snapshot(root)
     # Statuses are judged when the instance was last changed, not when evidence was taken.
-    library, report = run_report(
+    library, report, register = run_register(
         root, docs_dir=docs_dir, snapshot=snap_path, public_keys=public_keys
     )
     snap = load_snapshot(snap_path, trusted(library, public_keys)) if snap_path else None
@@ -94,6 +94,7 @@ def prepare(
         generated_at=when,
         generated_from=source,
         sign_key=sign_key,
+        register=register,
     )
     return doc, snap_path
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.documents import check_document
 from generator.errors import InputError
 from generator.implementation import IMPLEMENTATION_ORDER, Implementation
 from generator.library import Library
@@ -28,6 +29,7 @@ from generator.pdf.conclusions import (
     statement,
 )
 from generator.pdf.isolation import Isolation, build_isolation
+from generator.register import RegisterRow, counts
 from generator.report import STATUS_ORDER, ControlReport, PracticeLink, Report, Status
 from generator.results import CheckResult
 from generator.snapshot.manifest import (
@@ -100,6 +102,7 @@ class AttestationView:
     expires: dt.date | None
     file: str | None
     file_sha256: str | None
+    document: str | None = None  # the document it rests on, its file's hash and whether it holds
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,9 @@ class PackDocument:
     manifest: Manifest | None
     attachments: list[AttachmentSpec] = field(default_factory=list)
     report_digest: str = ""  # SHA-256 of the embedded report.json (also on the cover)
+    register: list[RegisterRow] = field(default_factory=list)  # the findings register
+    register_counts: list[tuple[str, int]] = field(default_factory=list)  # rows per plan state
+    control_anchors: dict[str, str] = field(default_factory=dict)  # control ref -> its anchor
 
 
 def _evidence(ids: list[str], by_id: dict[str, ManifestItem]) -> list[EvidenceRef]:
@@ -251,7 +257,10 @@ def _attestation(att: Attestation, root: Path) -> AttestationView:
         path = (base / att.file).resolve()
         if path.is_relative_to(base) and path.is_file():
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return AttestationView(att.statement, att.attested_by, att.date, att.expires, att.file, digest)
+    document = check_document(root, att.document).text if att.document is not None else None
+    return AttestationView(
+        att.statement, att.attested_by, att.date, att.expires, att.file, digest, document
+    )
 
 
 def _control(
@@ -321,6 +330,7 @@ def build_document(
     generated_at: dt.datetime,
     generated_from: str,
     sign_key: Any = None,
+    register: list[RegisterRow] | None = None,
 ) -> PackDocument:
     """The document model. With `sign_key` (an Ed25519 private key) the pack carries pack.sig,
     a signature of the manifest digest, the report digest and the version together."""
@@ -484,6 +494,11 @@ def build_document(
         manifest=manifest,
         attachments=attachments,
         report_digest=report_sha,
+        register=list(register or []),
+        register_counts=counts(register or []),
+        control_anchors={
+            f"{fw.id}:{c.id}": anchor(fw.id, c.id) for fw in report.frameworks for c in fw.controls
+        },
     )
 
 

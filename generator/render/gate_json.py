@@ -59,6 +59,8 @@ def render(result: GateResult) -> str:
             }
             for f in result.findings
         ],
+        # One row per failing or unusable proving result: owner, first seen, plan, overdue.
+        "register": [row.as_json() for row in result.register],
         "totals": {s.value: n for s, n in report.totals().items()},
         "frameworks": [
             {

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from generator.findings import Finding, Severity
+from generator.register import RegisterRow
 from generator.report import Report
 
 
@@ -13,6 +14,7 @@ class GateResult:
     report: Report
     findings: list[Finding]
     require: str
+    register: list[RegisterRow] = field(default_factory=list)  # the findings register
 
     @property
     def errors(self) -> list[Finding]:

@@ -17,11 +17,20 @@ from generator.docs_pages import DocPage, refuse_outside
 from generator.errors import InputError
 from generator.loader import load_library
 from generator.pipeline import evaluate, find_snapshot, judgement_time, trusted
+from generator.register import build_register
 from generator.report import build_report
 from generator.site import config
 from generator.site.changes import compute_changes
 from generator.site.model import GENERATED, Layout, Site
-from generator.site.pages import dashboard, environment, framework, handwritten, practice, soa
+from generator.site.pages import (
+    dashboard,
+    environment,
+    framework,
+    handwritten,
+    practice,
+    register,
+    soa,
+)
 from generator.snapshot.manifest import MANIFEST, SIGNATURE
 from generator.snapshot.store import Snapshot
 from generator.tags import TagKind
@@ -87,15 +96,19 @@ def assemble(
         )
     config.load_base(root)  # report a broken mkdocs.yml before any work
     library = load_library(root, docs)
-    snap = find_snapshot(root, snapshot, trusted(library, public_keys))
+    keys = trusted(library, public_keys)
+    snap = find_snapshot(root, snapshot, keys)
     if now is None:
         now = judgement_time(root, snap)
     results = evaluate(library, snap, now)
     report = build_report(library, results, now.date())
+    register = build_register(library, report, snap, keys)
     changes = compute_changes(library, report, snap, root) if snap is not None else None
     has_index = (docs / "index.md").is_file()
     layout = Layout() if has_index else Layout(dashboard="index.md")
-    site = Site(library, report, results, snap, changes, layout, pack=pack is not None)
+    site = Site(
+        library, report, results, snap, changes, layout, pack=pack is not None, register=register
+    )
     asm = Assembly(root=root, site=site)
 
     _evidence(asm)
@@ -186,6 +199,7 @@ def _generated(asm: Assembly) -> None:
         for pid in sorted(site.library.practices)
     ]
     environments = [put(item) for item in environment.render_all(site)]
+    findings = put(register.render(site))
 
     section: list[Any] = []
     if layout.dashboard != "index.md":
@@ -194,6 +208,7 @@ def _generated(asm: Assembly) -> None:
         section.append({"Frameworks": frameworks})
     if soas:
         section.append({"Statement of Applicability": soas})
+    section.append({"Findings register": findings})
     section.append({"Practices": [layout.practices, *practices]})
     section.append({"Environments": environments})
     asm.compliance_nav = [{"Compliance": section}]

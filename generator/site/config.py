@@ -6,6 +6,7 @@ mike version provider and a footer naming the snapshot."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,110 @@ def _extensions(exts: Any) -> list[Any]:
     return exts
 
 
+NAV_SETTING = "extra.evidoc.nav"
+DEFAULT_SECTION = "Compliance"
+
+
+@dataclass(frozen=True)
+class NavPlacement:
+    """Where the generated section goes: `title` names it; `under` is the path of titles of an
+    existing nav section to put it in (empty: the top level); `position` is first, last or a
+    1-based position among the entries it joins."""
+
+    title: str = DEFAULT_SECTION
+    under: tuple[str, ...] = ()
+    position: str | int = "last"
+
+
+def _setting_error(key: str, expected: str, found: Any) -> InputError:
+    return InputError(BASE, f"{NAV_SETTING}.{key}: expected {expected}, found {found!r}")
+
+
+def nav_placement(base: dict[str, Any]) -> NavPlacement:
+    """Read `extra: {evidoc: {nav: {title, under, position}}}` of the base mkdocs.yml."""
+    extra = base.get("extra")
+    evidoc = extra.get("evidoc") if isinstance(extra, dict) else None
+    if evidoc is None:
+        return NavPlacement()
+    if not isinstance(evidoc, dict):
+        raise InputError(BASE, f"extra.evidoc: expected a mapping with 'nav', found {evidoc!r}")
+    unknown = sorted(set(evidoc) - {"nav"})
+    if unknown:
+        raise InputError(BASE, f"extra.evidoc: unknown setting {unknown[0]!r}; expected 'nav'")
+    nav = evidoc.get("nav")
+    if nav is None:
+        return NavPlacement()
+    if not isinstance(nav, dict):
+        raise InputError(
+            BASE, f"{NAV_SETTING}: expected a mapping of title, under, position, found {nav!r}"
+        )
+    unknown = sorted(set(nav) - {"title", "under", "position"})
+    if unknown:
+        raise InputError(
+            BASE, f"{NAV_SETTING}: unknown setting {unknown[0]!r}; expected title, under, position"
+        )
+    title = nav.get("title", DEFAULT_SECTION)
+    if not isinstance(title, str) or not title.strip():
+        raise _setting_error("title", "the section's title (text)", title)
+    under = nav.get("under")
+    if under is None:
+        path: tuple[str, ...] = ()
+    elif isinstance(under, str) and under.strip():
+        path = tuple(part.strip() for part in under.split("/") if part.strip())
+    else:
+        raise _setting_error("under", "the title of a nav section (nested: 'A/B')", under)
+    position = nav.get("position", "last")
+    if position not in ("first", "last") and not (
+        isinstance(position, int) and not isinstance(position, bool) and position >= 1
+    ):
+        raise _setting_error("position", "first, last or a position from 1", position)
+    return NavPlacement(title=title.strip(), under=path, position=position)
+
+
+def _section_titles(entries: list[Any]) -> list[str]:
+    return [
+        title
+        for e in entries
+        if isinstance(e, dict)
+        for title, value in e.items()
+        if isinstance(value, list)
+    ]
+
+
+def place_section(nav: list[Any], compliance_nav: list[Any], base: dict[str, Any]) -> list[Any]:
+    """NAV with the generated entries (one section) named and placed as the base config says."""
+    placement = nav_placement(base)
+    generated: list[Any] = []
+    for entry in compliance_nav:
+        if isinstance(entry, dict) and len(entry) == 1 and DEFAULT_SECTION in entry:
+            entry = {placement.title: entry[DEFAULT_SECTION]}
+        generated.append(entry)
+    nav = copy.deepcopy(nav)
+    siblings = nav
+    walked: list[str] = []
+    for title in placement.under:
+        for entry in siblings:
+            if isinstance(entry, dict) and title in entry and isinstance(entry[title], list):
+                siblings = entry[title]
+                walked.append(title)
+                break
+        else:
+            where = f"section {'/'.join(walked)!r}" if walked else "the nav's top level"
+            known = ", ".join(repr(t) for t in _section_titles(siblings)) or "none"
+            raise InputError(
+                BASE,
+                f"{NAV_SETTING}.under: no section {title!r} in {where} (its sections: {known})",
+            )
+    if placement.position == "first":
+        index = 0
+    elif placement.position == "last":
+        index = len(siblings)
+    else:
+        index = min(int(placement.position) - 1, len(siblings))
+    siblings[index:index] = generated
+    return nav
+
+
 def derive(
     base: dict[str, Any],
     *,
@@ -125,8 +230,9 @@ def derive(
     cfg["docs_dir"] = str(docs_dir)
     cfg["site_dir"] = str(site_dir)
     cfg["strict"] = True
-    # The user's nav if there is one (else every hand-written page), then the generated pages.
-    cfg["nav"] = [*(cfg.get("nav") or docs_nav), *compliance_nav]
+    # The user's nav if there is one (else every hand-written page), with the generated pages
+    # placed as `extra.evidoc.nav` says (default: a last top-level section "Compliance").
+    cfg["nav"] = place_section(list(cfg.get("nav") or docs_nav), compliance_nav, cfg)
     theme = cfg.get("theme")
     if isinstance(theme, str):
         theme = cfg["theme"] = {"name": theme}
@@ -158,6 +264,7 @@ def derive(
 
     cfg["extra_css"] = [*list(cfg.get("extra_css") or []), *extra_css]
     extra = dict(cfg.get("extra") or {})
+    extra.pop("evidoc", None)  # evidoc's own settings, read above
     if version_provider:
         version = dict(extra.get("version") or {})
         version["provider"] = "mike"

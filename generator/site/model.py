@@ -11,7 +11,10 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from generator.documents import check_document
 from generator.library import Library
+from generator.models import Attestation
+from generator.register import RegisterRow
 from generator.report import ControlReport, FrameworkReport, Report, Status
 from generator.results import Results
 from generator.site.anchors import control_anchors
@@ -45,6 +48,7 @@ class Layout:
         return f"{GENERATED}/practices/{pid}.md"
 
     environments = f"{GENERATED}/environments/index.md"
+    register = f"{GENERATED}/register.md"
 
     @staticmethod
     def environment(name: str) -> str:
@@ -119,6 +123,7 @@ class Site:
     layout: Layout = field(default_factory=Layout)
     pack: bool = False  # an audit pack PDF is published with the site
     evidence_files: dict[str, str] = field(default_factory=dict)  # item id -> docs path
+    register: list[RegisterRow] = field(default_factory=list)  # the findings register
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -173,6 +178,12 @@ class Site:
         return {
             ref: sorted(t for t in targets if t[0] in self.controls) for ref, targets in out.items()
         }
+
+    def document(self, attestation: Attestation) -> str | None:
+        """The document an attestation rests on, with its file's hash and whether it holds."""
+        if attestation.document is None:
+            return None
+        return check_document(self.library.root, attestation.document).text
 
     # --- links ---------------------------------------------------------------------------
 

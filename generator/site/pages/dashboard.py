@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from generator.register import counts
 from generator.report import STATUS_ORDER
 from generator.site.model import Site, relative
 from generator.site.pages import totals_list
@@ -58,6 +59,8 @@ def render(site: Site) -> tuple[str, str]:
         fw_titles={fw.id: fw.title for fw in site.report.frameworks},
         practices=relative(here, layout.practices),
         environments=relative(here, layout.environments),
+        register=relative(here, layout.register),
+        register_counts=counts(site.register),
         pack=relative(here, layout.pack) if site.pack else None,
     )
     return here, text
