@@ -91,7 +91,9 @@ def iter_pages(docs_dir: Path, root: Path) -> list[tuple[Path, str, str]]:
 def refuse_outside(path: Path, base: Path, display: str) -> None:
     """A docs file that is a link to something outside the docs tree is never read or
     published: it could name /proc/self/environ or a key."""
-    if not path.resolve().is_relative_to(base):
+    # Directory links are not descended into by the walks that find docs files, so only a file
+    # that is itself a link can lead outside; lstat is cheap, resolving every path is not.
+    if path.is_symlink() and not path.resolve().is_relative_to(base):
         raise InputError(
             display,
             f"a symbolic link to {path.resolve()}, outside the docs directory; refused (the site "
