@@ -70,6 +70,8 @@ class ControlReport(BaseModel):
     reason: str
     practices: list[PracticeLink] = []
     pages: list[str] = []
+    # Pages that describe this control through a crosswalk: page -> the control it is tagged with.
+    pages_via: dict[str, str] = {}
     exclusion: Exclusion | None = None
     attestations: list[Attestation] = []
     results: list[CheckResult] = []  # of the checks that prove this control, by any mapping
@@ -135,8 +137,34 @@ def page_tags(library: Library) -> dict[str, list[str]]:
     return out
 
 
+# A page tagged with a control documents the controls it is equivalent to or a subset of (of
+# another framework, through a crosswalk); an `intersects` mapping only relates them.
+_DOCUMENTS_TARGET = (Relationship.equivalent, Relationship.subset)
+_DOCUMENTS_SOURCE = (Relationship.equivalent, Relationship.superset)
+
+
+def crosswalk_pages(library: Library, direct: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """Control ref -> {page: the crosswalked control the page is tagged with}."""
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for cid in sorted(library.crosswalks):
+        cw = library.crosswalks[cid].model
+        for m in cw.mappings:
+            a, b = f"{cw.source}:{m.source}", f"{cw.target}:{m.target}"
+            links = []
+            if m.relationship in _DOCUMENTS_TARGET:
+                links.append((a, b))
+            if m.relationship in _DOCUMENTS_SOURCE:
+                links.append((b, a))
+            for tagged, documented in links:
+                for page in direct.get(tagged, []):
+                    if page not in direct.get(documented, []):
+                        out[documented].setdefault(page, tagged)
+    return out
+
+
 def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
     pages = page_tags(library)
+    via = crosswalk_pages(library, pages)
     by_control: dict[str, list[PracticeLink]] = defaultdict(list)
     for pid in sorted(library.practices):
         practice = library.practices[pid].model
@@ -199,15 +227,20 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                 if link.proven_by
             ]
             control_results = [r for p in proofs for r in p.results]
+            described = [
+                *pages.get(ref, []),
+                *(f"{p} (via crosswalk from {t})" for p, t in via.get(ref, {}).items()),
+            ]
             status, reason = control_status(
                 proofs,
                 [link.id for link in links],
-                pages.get(ref, []),
+                described,
                 attested.get(ref, []),
                 exclusions.get(ref),
                 inherited.get(ref),
             )
             hidden = excluded_evidence(proofs) if status is Status.excluded else None
+            # A crosswalked page describes; it does not make the control implemented.
             implementation, implementation_reason = implementation_status(
                 [(link.id, link.relationship) for link in links],
                 pages.get(ref, []),
@@ -226,7 +259,8 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                     status=status,
                     reason=reason,
                     practices=links,
-                    pages=pages.get(ref, []),
+                    pages=[*pages.get(ref, []), *via.get(ref, {})],
+                    pages_via=dict(via.get(ref, {})),
                     exclusion=exclusions.get(ref),
                     attestations=attested.get(ref, []),
                     results=control_results,

@@ -118,6 +118,7 @@ class ControlView:
     excluded_evidence: str | None
     practices: list[PracticeLink]
     pages: list[str]
+    pages_via: dict[str, str]  # page -> the crosswalked control it is tagged with
     exclusion: Exclusion | None
     attestations: list[AttestationView]
     checks: list[CheckBlock]
@@ -284,6 +285,7 @@ def _control(
         excluded_evidence=c.excluded_evidence,
         practices=list(c.practices),
         pages=list(c.pages),
+        pages_via=dict(c.pages_via),
         exclusion=c.exclusion,
         attestations=attestations,
         checks=_checks(c.results, by_id),

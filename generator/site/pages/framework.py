@@ -55,7 +55,14 @@ def control_view(site: Site, here: str, c: ControlReport, summary: str | None) -
         )
         for p in c.practices
     ]
-    pages = [Link(site.pages.get(p, p), site.page_link(here, p)) for p in c.pages]
+    pages = [
+        Link(
+            site.pages.get(p, p),
+            site.page_link(here, p),
+            f"via crosswalk from {c.pages_via[p]}" if p in c.pages_via else "",
+        )
+        for p in c.pages
+    ]
     checks = None
     if c.results:
         counts = Counter(r.status.value for r in c.results)
