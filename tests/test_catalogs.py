@@ -40,6 +40,7 @@ def top_groups(fw: LoadedFramework) -> Counter[str]:
 COUNTS = {
     "iso27001-2022": 93,
     "iso27001-2013": 114,
+    "iso27001-2022-clauses": 30,
     "nist-800-171": 110,
     "bsi-app-4-4": 21,
     "nis2-21-2": 10,
@@ -270,3 +271,21 @@ def test_partial_example_uses_the_shipped_catalogs(name: str) -> None:
     assert copy == shipped, (
         f"examples/partial/controls/frameworks/{name} is out of date: copy it again"
     )
+
+
+@pytest.mark.parametrize(
+    ("tag", "ref"),
+    [
+        (
+            "ISO 27001:2022 Clause 6.1.3 Information security risk treatment",
+            "iso27001-2022-clauses:6.1.3",
+        ),
+        ("ISO/IEC 27001 clause 9.2.2", "iso27001-2022-clauses:9.2.2"),
+        ("ISO 27001:2022 clause 10.2", "iso27001-2022-clauses:10.2"),
+        # Annex A keeps its own ids, which overlap with clause numbers
+        ("ISO 27001:2022 6.1 Screening", "iso27001-2022:6.1"),
+    ],
+)
+def test_clause_tags_and_annex_a_tags_stay_apart(library: Library, tag: str, ref: str) -> None:
+    match = TagResolver(library).resolve(tag)
+    assert match is not None and match.ref == ref
