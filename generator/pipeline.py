@@ -186,12 +186,13 @@ def run_register(
     snapshot: Path | None = None,
     now: dt.datetime | None = None,
     public_keys: Sequence[Path] = (),
-) -> tuple[Library, Report, list[RegisterRow]]:
-    """As run_report, plus the findings register (its history read from older snapshots)."""
+) -> tuple[Library, Snapshot | None, Report, list[RegisterRow]]:
+    """As run_report, plus the verified snapshot it read and the findings register (its
+    history read from older snapshots)."""
     library, snap, keys, report = _run(
         root, docs_dir=docs_dir, snapshot=snapshot, now=now, public_keys=public_keys
     )
-    return library, report, build_register(library, report, snap, keys)
+    return library, snap, report, build_register(library, report, snap, keys)
 
 
 def run_gate(
@@ -203,7 +204,7 @@ def run_gate(
     now: dt.datetime,
     public_keys: Sequence[Path] = (),
 ) -> GateResult:
-    library, report, register = run_register(
+    library, _, report, register = run_register(
         root, docs_dir=docs_dir, snapshot=snapshot, now=now, public_keys=public_keys
     )
     findings = gate_findings(library, report, now.date(), Requirement(require), PARAMETERS)

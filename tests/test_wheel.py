@@ -30,6 +30,11 @@ def run(cmd: list[str | Path], cwd: Path, timeout: float = 600) -> subprocess.Co
     )
 
 
+def uv_install(python: Path, cwd: Path, *args: str | Path) -> None:
+    """Install into the environment of PYTHON, from uv's cache where it can."""
+    ok(run([UV, "pip", "install", "-q", "--python", python, *args], cwd=cwd))
+
+
 def ok(proc: subprocess.CompletedProcess) -> str:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -73,24 +78,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = base / "venv"
     ok(run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=base))
     python = venv / "bin" / "python"
-    ok(
-        run(
-            [
-                UV,
-                "pip",
-                "install",
-                "-q",
-                "--python",
-                python,
-                "--require-hashes",
-                "--no-deps",
-                "-r",
-                REPO / "requirements.lock",
-            ],
-            cwd=base,
-        )
-    )
-    ok(run([UV, "pip", "install", "-q", "--python", python, "--no-deps", wheels[0]], cwd=base))
+    uv_install(python, base, "--require-hashes", "--no-deps", "-r", REPO / "requirements.lock")
+    uv_install(python, base, "--no-deps", wheels[0])
     return venv
 
 
@@ -184,21 +173,7 @@ def test_an_incompatible_dependency_is_named_with_exit_2(installed: Path, tmp_pa
     pinned = tmp_path / "venv"
     shutil.copytree(installed, pinned, symlinks=True)
     python = pinned / "bin" / "python"
-    ok(
-        run(
-            [
-                UV,
-                "pip",
-                "install",
-                "-q",
-                "--python",
-                python,
-                "--no-deps",
-                "mkdocs-material==9.5.42",
-            ],
-            cwd=tmp_path,
-        )
-    )
+    uv_install(python, tmp_path, "--no-deps", "mkdocs-material==9.5.42")
     root = instance(tmp_path)
     proc = run(
         [python, "-m", "generator", "build", "--root", root, "--site-dir", tmp_path / "site"],

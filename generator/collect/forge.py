@@ -129,6 +129,15 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_CO_AUTHOR = re.compile(r"^co-authored-by:\s*(.*?)\s*<([^>]+)>\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def co_authors(message: str) -> list[tuple[str, str]]:
+    """(name, e-mail) of each Co-authored-by trailer of a commit message, casefolded."""
+    return [
+        (m.group(1).strip().casefold(), m.group(2).strip().casefold())
+        for m in _CO_AUTHOR.finditer(message)
+    ]
 
 
 def next_link(response: httpx.Response) -> str | None:

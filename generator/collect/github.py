@@ -5,7 +5,6 @@ reviews. Items: `github/<repo>/repository`, `.../branch-protection`, `.../rulese
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -15,6 +14,7 @@ from generator.collect.forge import (
     ForgeClient,
     ForgeError,
     ForgeKind,
+    co_authors,
     describe,
     json_body,
     open_session,
@@ -118,9 +118,6 @@ def _review(review: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_CO_AUTHOR = re.compile(r"^co-authored-by:\s*(.*?)\s*<([^>]+)>\s*$", re.IGNORECASE | re.MULTILINE)
-
-
 def _pull_commit(c: dict[str, Any]) -> dict[str, Any]:
     """Who wrote and who pushed one commit of a pull request: the people whose approval of it
     would not be independent. Logins where GitHub matched the e-mail to an account."""
@@ -131,12 +128,7 @@ def _pull_commit(c: dict[str, Any]) -> dict[str, Any]:
         "author_email": ((commit.get("author") or {}).get("email") or "").casefold(),
         "committer": _login(c.get("committer")),
         "committer_email": ((commit.get("committer") or {}).get("email") or "").casefold(),
-        "co_authors": sorted(
-            {
-                m.group(2).strip().casefold()
-                for m in _CO_AUTHOR.finditer(commit.get("message") or "")
-            }
-        ),
+        "co_authors": sorted({email for _, email in co_authors(commit.get("message") or "")}),
     }
 
 
@@ -454,7 +446,7 @@ def _gql_commit(node: dict[str, Any]) -> dict[str, Any]:
         "author_email": (author.get("email") or "").casefold(),
         "committer": _login(committer.get("user")),
         "committer_email": (committer.get("email") or "").casefold(),
-        "co_authors": sorted({m.group(2).strip().casefold() for m in _CO_AUTHOR.finditer(message)}),
+        "co_authors": sorted({email for _, email in co_authors(message)}),
         "subject": message.split("\n", 1)[0].strip(),  # for matching rebased copies; not kept
     }
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import re
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +14,7 @@ from generator.collect.forge import (
     ForgeClient,
     ForgeError,
     ForgeKind,
+    co_authors,
     open_session,
     record,
     since_param,
@@ -99,9 +99,6 @@ def _merge_request(mr: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_CO_AUTHOR = re.compile(r"^co-authored-by:\s*(.*?)\s*<([^>]+)>\s*$", re.IGNORECASE | re.MULTILINE)
-
-
 def _mr_commit(c: dict[str, Any]) -> dict[str, Any]:
     """Who wrote and who committed one commit of a merge request, by name and e-mail."""
     return {
@@ -110,10 +107,7 @@ def _mr_commit(c: dict[str, Any]) -> dict[str, Any]:
             {
                 (c.get("author_name") or "").strip().casefold(),
                 (c.get("committer_name") or "").strip().casefold(),
-                *(
-                    m.group(1).strip().casefold()
-                    for m in _CO_AUTHOR.finditer(c.get("message") or "")
-                ),
+                *(name for name, _ in co_authors(c.get("message") or "")),
             }
             - {""}
         ),

@@ -20,8 +20,8 @@ from generator.gitinfo import git_output, last_commit_time
 from generator.output import write_atomic
 from generator.pdf.html import render_html, stylesheets
 from generator.pdf.model import PackDocument, build_document
-from generator.pipeline import run_register, trusted
-from generator.snapshot.store import Snapshot, latest_snapshot, load_snapshot
+from generator.pipeline import run_register
+from generator.snapshot.store import Snapshot, latest_snapshot
 
 DEFAULT_OUTPUT = Path("build") / "audit-pack.pdf"
 BUILD_PREFIX = ".evidoc-pdf-"  # the build directory, next to the output
@@ -80,10 +80,9 @@ def prepare(
     `sign_key` (an Ed25519 private key) the pack is signed (pack.sig)."""
     snap_path = snapshot if snapshot is not None else latest_snapshot(root)
     # Statuses are judged when the instance was last changed, not when evidence was taken.
-    library, report, register = run_register(
+    library, snap, report, register = run_register(
         root, docs_dir=docs_dir, snapshot=snap_path, public_keys=public_keys
     )
-    snap = load_snapshot(snap_path, trusted(library, public_keys)) if snap_path else None
     when, source = document_time(root, snap)
     doc = build_document(
         library,
