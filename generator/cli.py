@@ -179,6 +179,73 @@ def _next_step(report: Any) -> str | None:
     return None
 
 
+@main.command("diff")
+@click.argument("old")
+@click.argument("new", required=False)
+@ROOT
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the result to this file instead of standard output.",
+)
+@click.option(
+    "--snapshot",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Judge both sides on this snapshot (default: each on its own newest one).",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Judge both sides on this date (default: a revision's commit time; for a directory, "
+    "SOURCE_DATE_EPOCH or its last commit, as the pack does).",
+)
+@click.option(
+    "--exit-code", is_flag=True, help="Exit 1 when there are differences (as `git diff`)."
+)
+@PUBLIC_KEYS
+@user_errors
+def diff_command(
+    old: str,
+    new: str | None,
+    root: Path,
+    fmt: str,
+    output: Path | None,
+    snapshot: Path | None,
+    as_of: dt.datetime | None,
+    exit_code: bool,
+    public_keys: tuple[Path, ...],
+) -> None:
+    """What changed from OLD to NEW: per control its evidence and implementation status,
+    mapping, proof, exclusion and inheritance; practices and checks added or removed.
+
+    OLD and NEW are each an instance directory or a Git revision of the repository holding
+    --root: REV (the instance at --root's place in it, e.g. v1.2 or HEAD~3) or REV:PATH (the
+    instance at PATH, relative to the repository's top). NEW defaults to --root.
+    """
+    from generator.diff import diff_instances, resolve_ref
+    from generator.render import diff_json, diff_text
+
+    before = resolve_ref(old, root, name="OLD")
+    after = resolve_ref(new if new is not None else str(root), root, name="NEW")
+    result = diff_instances(
+        before,
+        after,
+        snapshot=snapshot,
+        as_of=as_of.date() if as_of is not None else None,
+        public_keys=public_keys,
+    )
+    text = diff_json.render(result) if fmt == "json" else diff_text.render(result)
+    if output is not None:
+        write_atomic(output, text.encode("utf-8"))
+    else:
+        click.echo(text, nl=False)
+    sys.exit(1 if exit_code and result.differences else 0)
+
+
 @main.command()
 @ROOT
 @user_errors
