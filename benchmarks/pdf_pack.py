@@ -60,8 +60,9 @@ h1 { break-before: page; font-size: 14pt; }
 <td>{% for p in c.practices %}{{ p.title }} ({{ p.relationship.value }}){% if p.note %}:
 {{ p.note }}{% endif %}<br>{% endfor %}</td>
 <td>{% for b in c.checks %}{{ b.check }}<br>{% for r in b.rows %}{{ r.status }} {{ r.subject }}
-{{ r.environment or "" }}: {{ r.reason }}<br>{% for e in r.evidence %}<span class="hash">
-{{ e.sha256 or e.state }}</span> {{ e.id }}<br>{% endfor %}{% endfor %}{% endfor %}</td>
+{{ r.environment or "" }}: {{ r.reason }}<br>{% for v in r.results %}{% for e in v.evidence %}
+<span class="hash">{{ e.sha256 or e.state }}</span> {{ e.id }}<br>{% endfor %}{% endfor %}
+{% endfor %}{% endfor %}</td>
 <td>{% if c.exclusion %}{{ c.exclusion.justification }} ({{ c.exclusion.approved_by }},
 {{ c.exclusion.expires or "no expiry" }}){% endif %}{% for a in c.attestations %}
 {{ a.statement }} ({{ a.attested_by }}, {{ a.date }})<br>{% endfor %}</td></tr>

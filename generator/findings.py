@@ -46,6 +46,9 @@ class FindingKind(StrEnum):
     # An attestation's document whose file does not hash to the declared sha256, or is missing.
     altered_document = "altered-document"
     missing_document = "missing-document"
+    # The Statement of Applicability has no version, approver and approval date
+    # (scope.yaml `statement_of_applicability:`), or its review date has passed.
+    unapproved_soa = "unapproved-soa"
 
 
 WARNINGS = {
@@ -54,6 +57,7 @@ WARNINGS = {
     FindingKind.excluded_evidence,
     FindingKind.undocumented_decision,
     FindingKind.overdue_plan,
+    FindingKind.unapproved_soa,
 }
 
 

@@ -150,6 +150,65 @@ def applicability_findings(library: Library, today: dt.date) -> list[Finding]:
                 )
             )
 
+    for fid in scope.model.applies_because:
+        if fid not in scope.model.frameworks:
+            out.append(
+                Finding(
+                    kind=FindingKind.unknown_framework,
+                    message=(
+                        f"applies_because names {fid!r}, which is not a framework in scope; "
+                        "list it under `frameworks:` or remove its reason"
+                    ),
+                    **at("applies_because", fid),
+                )
+            )
+    for i, inc in enumerate(scope.model.inclusions):
+        line, col = scope.marks.locate(("inclusions", i, "control"))
+        found = _reference(library, inc.control, scope.file, line, col)
+        if found is not None:
+            out.append(found)
+        if inc.control in excluded:
+            out.append(
+                Finding(
+                    kind=FindingKind.conflicting_scope,
+                    control=inc.control,
+                    message=(
+                        f"{inc.control} has a reason for its inclusion but is excluded at line "
+                        f"{at('exclusions', excluded[inc.control])['line']}; keep one"
+                    ),
+                    **at("inclusions", i, "control"),
+                )
+            )
+    soa = scope.model.statement_of_applicability
+    requiring = [
+        library.frameworks[fid].model.title
+        for fid in scope.model.frameworks
+        if fid in library.frameworks and library.frameworks[fid].model.soa_required
+    ]
+    if soa is None and requiring:
+        out.append(
+            Finding(
+                kind=FindingKind.unapproved_soa,
+                message=(
+                    f"{requiring[0]} requires an approved Statement of Applicability, and it has "
+                    "no version, approver or approval date; add `statement_of_applicability: "
+                    "{version, approved_by, approved_on}`"
+                ),
+                **at("frameworks"),
+            )
+        )
+    elif soa is not None and soa.next_review is not None and soa.next_review < today:
+        out.append(
+            Finding(
+                kind=FindingKind.unapproved_soa,
+                message=(
+                    f"the Statement of Applicability (version {soa.version}) was due for review "
+                    f"on {soa.next_review}; review and approve it again"
+                ),
+                **at("statement_of_applicability", "next_review"),
+            )
+        )
+
     for i, entry in enumerate(scope.model.implementation):
         line, col = scope.marks.locate(("implementation", i, "control"))
         found = _reference(library, entry.control, scope.file, line, col)

@@ -119,6 +119,16 @@ def scope_text(frameworks: list[str]) -> str:
     else:
         lines.append("frameworks: []")
     lines += [
+        "# audit_period: {start: 2026-01-01, end: 2026-12-31}  # the Git collection follows it",
+        "# statement_of_applicability:  # the SoA's own record (ISO/IEC 27001 6.1.3 d)",
+        '#   version: "1"',
+        "#   approved_by: CISO",
+        "#   approved_on: 2026-12-01",
+        "# applies_because:            # why each framework applies: law, contract or risk",
+        "#   iso27001-2022: The certified ISMS and the risk assessment",
+        "# inclusions:                 # a control's own reason, e.g. the risk it treats",
+        "#   - control: iso27001-2022:8.31",
+        "#     justification: Risk R-7, production data copied into test",
         "# exclusions:                 # controls that do not apply",
         "#   - control: iso27001-2022:7.4",
         "#     justification: Physical security monitoring belongs to the data-centre operator.",

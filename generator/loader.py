@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from generator.findings import Finding, FindingKind
 from generator.library import ControlEntry, Library, Loaded, LoadedFramework
 from generator.models import (
     Attestation,
+    Control,
     Crosswalk,
     Framework,
     Group,
@@ -28,6 +30,14 @@ from generator.validate import validate
 from generator.yamlio import Marks, load_yaml_file, parse_yaml
 
 M = TypeVar("M", bound=BaseModel)
+
+_NUMBER = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sorts ids as people read them: numbers by value (A2 before A10, (a)(1) before (a)(2))."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in _NUMBER.split(text) if p)
+
 
 MAX_FILES = 20_000
 
@@ -90,16 +100,28 @@ def _index_framework(lf: LoadedFramework, findings: list[Finding]) -> None:
         seen[cid] = path
         return True
 
-    def walk(groups: list[Group], trail: tuple[str, ...], base: tuple[str | int, ...]) -> None:
-        for gi, group in enumerate(groups):
+    def walk(
+        groups: list[Group], trail: tuple[str, ...], base: tuple[str | int, ...], first: int = 0
+    ) -> None:
+        for gi, group in enumerate(groups, start=first):
             gpath = (*base, "groups", gi)
             if note(group.id, gpath, "group"):
                 lf.groups[group.id] = group
-            for ci, control in enumerate(group.controls):
-                cpath = (*gpath, "controls", ci)
-                if note(control.id, cpath, "control"):
-                    lf.controls[control.id] = ControlEntry(control, (*trail, group.id), cpath)
-            walk(group.groups, (*trail, group.id), gpath)
+            # A group with both controls and subgroups (a HIPAA standard next to standards with
+            # implementation specifications) lists them in id order, as the regulation does:
+            # 164.308(a)(1) comes before 164.308(a)(2) whichever YAML key holds it.
+            members: list[tuple[str, int, Control | None, Group | None]] = [
+                (c.id, i, c, None) for i, c in enumerate(group.controls)
+            ] + [(g.id, i, None, g) for i, g in enumerate(group.groups)]
+            if group.controls and group.groups:
+                members.sort(key=lambda m: natural_key(m[0]))
+            for mid, index, control, sub in members:
+                if control is not None:
+                    cpath = (*gpath, "controls", index)
+                    if note(mid, cpath, "control"):
+                        lf.controls[mid] = ControlEntry(control, (*trail, group.id), cpath)
+                elif sub is not None:
+                    walk([sub], (*trail, group.id), gpath, index)
 
     for ci, control in enumerate(lf.model.controls):
         cpath: tuple[str | int, ...] = ("controls", ci)

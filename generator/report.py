@@ -85,6 +85,9 @@ class ControlReport(BaseModel):
     # Whether the catalog lets a scope exclude this control, and the condition it applies under.
     exclusion_rule: ExclusionRule = ExclusionRule.allowed
     applies_if: str | None = None
+    # Why an applicable control is included beyond its framework's reason (ISO/IEC 27001
+    # 6.1.3 d): the risk or requirement scope.yaml names for it. None when excluded.
+    inclusion: str | None = None
     file: str | None = None
     line: int | None = None
 
@@ -104,6 +107,7 @@ class FrameworkReport(BaseModel):
     totals: dict[Status, int]
     controls: list[ControlReport]
     implementation_totals: dict[Implementation, int] = {}
+    applies_because: str | None = None  # why the framework applies (scope.yaml)
 
 
 class Report(BaseModel):
@@ -185,7 +189,10 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
     exclusions: dict[str, Exclusion] = {}
     inherited: dict[str, Inherited] = {}
     planned: dict[str, ImplementationEntry] = {}
+    included: dict[str, str] = {}
     if library.scope is not None:
+        for inc in library.scope.model.inclusions:
+            included.setdefault(inc.control, inc.justification)
         for ex in library.scope.model.exclusions:
             if not ex.expired(as_of):
                 exclusions[ex.control] = ex
@@ -271,6 +278,7 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                     implementation_entry=planned.get(ref),
                     exclusion_rule=lf.model.exclusion_rule(entry.control),
                     applies_if=entry.control.applies_if,
+                    inclusion=None if ref in exclusions else included.get(ref),
                     file=lf.file,
                     line=lf.line_of(cid),
                 )
@@ -290,6 +298,9 @@ def build_report(library: Library, results: Results, as_of: dt.date) -> Report:
                 totals=totals,
                 controls=controls,
                 implementation_totals=implemented,
+                applies_because=(
+                    library.scope.model.applies_because.get(fid) if library.scope else None
+                ),
             )
         )
     return Report(as_of=as_of, snapshot=results.snapshot, frameworks=frameworks)

@@ -47,6 +47,10 @@ def _names(proofs: list[Proof]) -> str:
     return "; ".join(f"{', '.join(p.checks)} of {p.practice} ({p.relationship})" for p in proofs)
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _first(results: list[CheckResult]) -> str:
     r = results[0]
     more = f" (and {len(results) - 1} more)" if len(results) > 1 else ""
@@ -62,27 +66,32 @@ def evidence_status(proofs: list[Proof]) -> tuple[Status, str] | None:
     causes = root_causes(results)
     failed = [r for r in causes if r.status is ResultStatus.failed]
     if failed:
-        return Status.failing, f"{len(failed)} proving check result(s) fail: {_first(failed)}"
+        return Status.failing, (
+            "Not met: a check that proves this control fails "
+            f"({_n(len(failed), 'failing result')}). {_first(failed)}"
+        )
     unusable = causes
     if unusable:
         return (
             Status.no_evidence,
-            f"{len(unusable)} proving check result(s) {unusable[0].status}: {_first(unusable)}",
+            f"Not proven: the evidence behind {_n(len(unusable), 'result')} of a proving check is "
+            f"{unusable[0].status}. {_first(unusable)}",
         )
     silent = [(p.practice, key) for p in proofs for key in p.unanswered()]
     if silent:
         names = ", ".join(f"{key} of {pid}" for pid, key in silent)
-        return Status.no_evidence, f"no result for proving check(s) {names}"
+        return Status.no_evidence, (f"Not proven: no result for proving check(s) {names}")
     whole = [p for p in proofs if p.relationship in WHOLE]
     if whole:
         return (
             Status.verified,
-            f"proven by {_names(whole)}: {len(results)} result(s) pass on fresh, intact evidence",
+            f"Proven: every check that proves this control passes on fresh, intact evidence "
+            f"({_n(len(results), 'result')}; {_names(whole)})",
         )
     return (
         Status.documented,
-        f"partly proven: {_names(proofs)} pass for the part of the control the practice covers; "
-        "no check proves the whole control",
+        f"Partly proven: the checks pass for the part of the control the practice covers "
+        f"({_names(proofs)}); no check proves the whole control",
     )
 
 

@@ -77,7 +77,7 @@ def test_an_intersects_only_proof_does_not_verify(two: Instance) -> None:
     _, rep = report(two, [result("data", OTHER, ResultStatus.passed)])
     status, reason = statuses(rep)["demo-iso:A.2"]
     assert status == "documented"
-    assert reason.startswith("partly proven") and OTHER in reason and "intersects" in reason
+    assert reason.startswith("Partly proven") and OTHER in reason and "intersects" in reason
     control = next(c for c in rep.frameworks[0].controls if c.id == "A.2")
     assert [r.status for r in control.results] == [ResultStatus.passed]  # shown as support
 

@@ -60,7 +60,7 @@ CASES = [
         "unknown top-level key",
         put(SC, "frameworks: [demo-iso]\nframework: x\n"),
         2,
-        f"{SC}:2:1: unknown key 'framework'; expected one of: audit_period, exclusions, frameworks",
+        f"{SC}:2:1: unknown key 'framework'; expected one of: applies_because, audit_period, exclusions, frameworks",
     ),
     Case(
         "unknown nested key",

@@ -865,11 +865,19 @@ def collect_git(
     sources = library.sources.model if library.sources is not None else None
     if sources is None:
         return
+    scope = library.scope.model if library.scope is not None else None
+    period = scope.audit_period if scope is not None else None
     seen: set[str] = set()
     for repo in sources.repositories:
         if repo.name in seen:
             continue
         seen.add(repo.name)
+        if period is not None:
+            # The audit period is declared once, in scope.yaml; a repository's own since/until
+            # still wins (a repository that joined the programme later).
+            repo = repo.model_copy(
+                update={"since": repo.since or period.start, "until": repo.until or period.end}
+            )
         result = collect_repository(library.root, repo, writer, now, ttl)
         if repo.forge is Forge.github:
             from generator.collect.github import collect_github

@@ -5,12 +5,22 @@ from generator.models.crosswalk import Crosswalk, CrosswalkMapping
 from generator.models.framework import Control, ExclusionRule, Framework, Group, Level, TagRule
 from generator.models.practice import CheckRef, Practice, Relationship, Satisfies
 from generator.models.remediation import Acceptance, Covers, Incident, Remediation
-from generator.models.scope import Exclusion, ImplementationEntry, Inherited, Planned, Scope
+from generator.models.scope import (
+    AuditPeriod,
+    Exclusion,
+    ImplementationEntry,
+    Inclusion,
+    Inherited,
+    Planned,
+    Scope,
+    SoaApproval,
+)
 from generator.models.sources import Cluster, Deployment, Environment, Repository, Sources
 
 __all__ = [
     "Acceptance",
     "Attestation",
+    "AuditPeriod",
     "CheckRef",
     "Cluster",
     "Control",
@@ -26,6 +36,7 @@ __all__ = [
     "Group",
     "ImplementationEntry",
     "Incident",
+    "Inclusion",
     "Inherited",
     "Level",
     "Planned",
@@ -35,6 +46,7 @@ __all__ = [
     "Repository",
     "Satisfies",
     "Scope",
+    "SoaApproval",
     "Sources",
     "TagRule",
 ]

@@ -114,6 +114,9 @@ class Framework(Strict):
     tags: list[TagRule] = []
     # Control level -> what it means for the scope, e.g. {required: {exclusion: forbidden}}.
     levels: dict[str, Level] = {}
+    # The standard requires an approved Statement of Applicability (ISO/IEC 27001 6.1.3 d):
+    # the gate warns while scope.yaml records no version, approver and approval date.
+    soa_required: bool = False
     groups: list[Group] = []
     controls: list[Control] = []
 

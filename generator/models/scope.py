@@ -4,10 +4,11 @@ and explicit implementation entries (planned, alternative)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from generator.models.common import ControlRef, Slug, Strict, Text
 
@@ -80,10 +81,72 @@ class ImplementationEntry(Strict):
         return self
 
 
+class AuditPeriod(Strict):
+    """The period the audit covers, both days included. The Git collection follows it and the
+    pack and site show the evidence of every snapshot taken in it."""
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AuditPeriod:
+        if self.end < self.start:
+            raise ValueError("the audit period ends before it starts")
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()} – {self.end.isoformat()}"
+
+
+_PERIOD_TEXT = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*(?:–|—|-|to|\.\.)\s*(\d{4}-\d{2}-\d{2})\s*$")
+
+
+class SoaApproval(Strict):
+    """The Statement of Applicability's own record (ISO/IEC 27001 6.1.3 d): its version, who
+    approved it and when."""
+
+    version: Text
+    approved_by: Text
+    approved_on: dt.date
+    next_review: dt.date | None = None
+
+
+class Inclusion(Strict):
+    """Why an applicable control is included, beyond its framework's reason: the risks or
+    the legal or contractual requirements that call for it."""
+
+    control: ControlRef
+    justification: Text
+
+
 class Scope(Strict):
     organisation: Text | None = None
-    audit_period: Text | None = None
+    audit_period: (
+        Annotated[
+            AuditPeriod,
+            Field(description="{start: YYYY-MM-DD, end: YYYY-MM-DD}, or 'YYYY-MM-DD – YYYY-MM-DD'"),
+        ]
+        | None
+    ) = None
+    statement_of_applicability: SoaApproval | None = None
     frameworks: list[Slug] = []
+    # Framework id -> why it applies (the law, contract or risk that calls for it): the SoA's
+    # justification for including its controls.
+    applies_because: dict[Slug, Text] = {}
+    inclusions: list[Inclusion] = []
     exclusions: list[Exclusion] = []
     inherited: list[Inherited] = []
     implementation: list[ImplementationEntry] = []
+
+    @field_validator("audit_period", mode="before")
+    @classmethod
+    def _period_text(cls, value: object) -> object:
+        # The short form people write: "2026-01-01 – 2026-12-31".
+        if isinstance(value, str):
+            found = _PERIOD_TEXT.match(value)
+            if found is None:
+                raise ValueError(
+                    "expected 'YYYY-MM-DD – YYYY-MM-DD' or {start: YYYY-MM-DD, end: YYYY-MM-DD}"
+                )
+            return {"start": found.group(1), "end": found.group(2)}
+        return value

@@ -16,11 +16,12 @@ from typing import Any
 
 import generator
 from generator import interrupt, scratch
+from generator.coverage import build_coverage
 from generator.gitinfo import git_output, last_commit_time
 from generator.output import write_atomic
 from generator.pdf.html import render_html, stylesheets
 from generator.pdf.model import PackDocument, build_document
-from generator.pipeline import run_register
+from generator.pipeline import run_register, trusted
 from generator.snapshot.store import Snapshot, latest_snapshot
 
 DEFAULT_OUTPUT = Path("build") / "audit-pack.pdf"
@@ -84,6 +85,7 @@ def prepare(
         root, docs_dir=docs_dir, snapshot=snap_path, public_keys=public_keys
     )
     when, source = document_time(root, snap)
+    coverage = build_coverage(library, snap, trusted(library, public_keys), report.as_of)
     doc = build_document(
         library,
         report,
@@ -94,6 +96,7 @@ def prepare(
         generated_from=source,
         sign_key=sign_key,
         register=register,
+        coverage=coverage,
     )
     return doc, snap_path
 

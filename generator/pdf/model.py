@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.coverage import Coverage
+from generator.coverage import summary as coverage_summary
 from generator.documents import check_document
 from generator.errors import InputError
 from generator.implementation import IMPLEMENTATION_ORDER, Implementation
 from generator.library import Library
-from generator.models import Attestation, Exclusion, ImplementationEntry, Inherited
+from generator.models import Attestation, Exclusion, ImplementationEntry, Inherited, SoaApproval
 from generator.pdf.conclusions import (
     PACK_SIGNATURE,
     REPORT,
@@ -79,12 +81,31 @@ class EvidenceRef:
 
 
 @dataclass(frozen=True)
-class ResultRow:
+class ResultView:
+    """One check result, printed once in the results chapter with its evidence; controls
+    refer to it by `ref` (R1, R2, ...)."""
+
+    ref: str
+    anchor: str
+    practice: str
+    check: str
     subject: str
     environment: str | None
     status: str
     reason: str
     evidence: list[EvidenceRef]
+    controls: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (framework id + control, anchor)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    subject: str
+    environment: str | None
+    status: str
+    reason: str
+    results: list[ResultView]  # the results this row stands for, each printed once elsewhere
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,7 @@ class ControlView:
     planned: ImplementationEntry | None = None
     exclusion_rule: str = "allowed"
     applies_if: str | None = None
+    inclusion: str | None = None  # why it is included (None when excluded)
 
     @property
     def applicable(self) -> bool:
@@ -157,6 +179,8 @@ class FrameworkView:
     attention: list[ControlView]
     implementation: list[tuple[str, int]] = field(default_factory=list)  # (label, n), n > 0
     levels: bool = False  # the catalog marks its controls' levels (e.g. required, addressable)
+    wide_ids: bool = False  # ids too long for the SoA's id column (HIPAA's)
+    applies_because: str | None = None  # why the framework applies: its controls' inclusion
 
 
 @dataclass(frozen=True)
@@ -220,6 +244,10 @@ class PackDocument:
     register: list[RegisterRow] = field(default_factory=list)  # the findings register
     register_counts: list[tuple[str, int]] = field(default_factory=list)  # rows per plan state
     control_anchors: dict[str, str] = field(default_factory=dict)  # control ref -> its anchor
+    soa: SoaApproval | None = None  # the SoA's version, approver and approval date
+    coverage: Coverage | None = None  # the evidence of every snapshot in the audit period
+    coverage_summary: str = ""
+    results: list[ResultView] = field(default_factory=list)  # every check result, once
 
 
 def _evidence(ids: list[str], by_id: dict[str, ManifestItem]) -> list[EvidenceRef]:
@@ -233,9 +261,17 @@ def _evidence(ids: list[str], by_id: dict[str, ManifestItem]) -> list[EvidenceRe
     return out
 
 
-def _checks(results: list[CheckResult], by_id: dict[str, ManifestItem]) -> list[CheckBlock]:
+ResultKey = tuple[str, str, str, str | None]
+
+
+def _key(r: CheckResult) -> ResultKey:
+    return (r.practice, r.check, r.subject, r.environment)
+
+
+def _checks(results: list[CheckResult], views: dict[ResultKey, ResultView]) -> list[CheckBlock]:
     """Results per check, per environment. Results of one check that agree in status,
-    environment and reason are one row naming all their subjects, with their evidence once."""
+    environment and reason are one row naming all their subjects; their evidence is printed
+    once, in the results chapter."""
     rows: dict[tuple[str, str], dict[tuple[str, str | None, str], list[CheckResult]]] = {}
     for r in results:
         key = (r.status.value, r.environment, r.reason)
@@ -244,11 +280,42 @@ def _checks(results: list[CheckResult], by_id: dict[str, ManifestItem]) -> list[
     for (practice, check), groups in rows.items():
         out = []
         for (status, environment, reason), same in groups.items():
-            evidence = list(dict.fromkeys(i for r in same for i in r.evidence))
             subjects = ", ".join(dict.fromkeys(r.subject for r in same))
-            out.append(ResultRow(subjects, environment, status, reason, _evidence(evidence, by_id)))
+            refs = list({_key(r): views[_key(r)] for r in same}.values())
+            out.append(ResultRow(subjects, environment, status, reason, refs))
         blocks.append(CheckBlock(practice, check, out))
     return blocks
+
+
+def _result_views(report: Report, by_id: dict[str, ManifestItem]) -> dict[ResultKey, ResultView]:
+    """Every check result once, numbered in practice, check and subject order, with the
+    controls whose status rests on it."""
+    controls: dict[ResultKey, list[tuple[str, str]]] = {}
+    for fw in report.frameworks:
+        for c in fw.controls:
+            for r in c.results:
+                entry = (f"{fw.id} {c.id}", anchor(fw.id, c.id))
+                refs = controls.setdefault(_key(r), [])
+                if entry not in refs:
+                    refs.append(entry)
+    ordered = sorted(
+        _all_results(report), key=lambda r: (r.practice, r.check, r.subject, r.environment or "")
+    )
+    views = {}
+    for n, r in enumerate(ordered, start=1):
+        views[_key(r)] = ResultView(
+            ref=f"R{n}",
+            anchor=f"result-{n}",
+            practice=r.practice,
+            check=r.check,
+            subject=r.subject,
+            environment=r.environment,
+            status=r.status.value,
+            reason=r.reason,
+            evidence=_evidence(list(r.evidence), by_id),
+            controls=controls.get(_key(r), []),
+        )
+    return views
 
 
 def _attestation(att: Attestation, root: Path) -> AttestationView:
@@ -265,7 +332,11 @@ def _attestation(att: Attestation, root: Path) -> AttestationView:
 
 
 def _control(
-    c: ControlReport, group: str, summary: str | None, root: Path, by_id: dict[str, ManifestItem]
+    c: ControlReport,
+    group: str,
+    summary: str | None,
+    root: Path,
+    views: dict[ResultKey, ResultView],
 ) -> ControlView:
     seen: set[str] = set()
     attestations = []
@@ -288,7 +359,7 @@ def _control(
         pages_via=dict(c.pages_via),
         exclusion=c.exclusion,
         attestations=attestations,
-        checks=_checks(c.results, by_id),
+        checks=_checks(c.results, views),
         implementation=c.implementation.value,
         implementation_label=c.implementation.label,
         implementation_reason=c.implementation_reason,
@@ -296,6 +367,7 @@ def _control(
         planned=c.implementation_entry,
         exclusion_rule=c.exclusion_rule.value,
         applies_if=c.applies_if,
+        inclusion=c.inclusion,
     )
 
 
@@ -333,6 +405,7 @@ def build_document(
     generated_from: str,
     sign_key: Any = None,
     register: list[RegisterRow] | None = None,
+    coverage: Coverage | None = None,
 ) -> PackDocument:
     """The document model. With `sign_key` (an Ed25519 private key) the pack carries pack.sig,
     a signature of the manifest digest, the report digest and the version together."""
@@ -340,6 +413,7 @@ def build_document(
     scope = library.scope.model if library.scope else None
     organisation = (scope.organisation if scope else None) or "Organisation not named"
 
+    views = _result_views(report, by_id)
     frameworks = []
     for fw in report.frameworks:
         lf = library.frameworks[fw.id]
@@ -350,8 +424,8 @@ def build_document(
                 groups.append(SoaGroup(title, []))
             entry = lf.controls.get(c.id)
             summary = entry.control.summary if entry else None
-            groups[-1].controls.append(_control(c, title, summary, library.root, by_id))
-        views = [v for g in groups for v in g.controls]
+            groups[-1].controls.append(_control(c, title, summary, library.root, views))
+        shown = [v for g in groups for v in g.controls]
         frameworks.append(
             FrameworkView(
                 id=fw.id,
@@ -364,13 +438,15 @@ def build_document(
                 totals=[(s.value, fw.totals.get(s, 0)) for s in SUMMARY_ORDER],
                 total=len(fw.controls),
                 groups=groups,
-                attention=[v for v in views if v.status in ATTENTION],
+                attention=[v for v in shown if v.status in ATTENTION],
                 implementation=[
                     (s.label, n)
                     for s in IMPLEMENTATION_ORDER
                     if (n := fw.implementation_totals.get(s, 0))
                 ],
-                levels=any(v.level for v in views),
+                levels=any(v.level for v in shown),
+                wide_ids=any(len(v.id) > 12 for v in shown),
+                applies_because=fw.applies_because,
             )
         )
 
@@ -470,7 +546,7 @@ def build_document(
         lang="en",
         cover=Cover(
             organisation=organisation,
-            audit_period=scope.audit_period if scope else None,
+            audit_period=str(scope.audit_period) if scope and scope.audit_period else None,
             scope=scope_list,
             version=version,
             generated_at=stamp.strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -498,6 +574,10 @@ def build_document(
         report_digest=report_sha,
         register=list(register or []),
         register_counts=counts(register or []),
+        results=list(views.values()),
+        soa=scope.statement_of_applicability if scope else None,
+        coverage=coverage,
+        coverage_summary=coverage_summary(coverage) if coverage is not None else "",
         control_anchors={
             f"{fw.id}:{c.id}": anchor(fw.id, c.id) for fw in report.frameworks for c in fw.controls
         },

@@ -21,6 +21,7 @@ from generator.checks.kubernetes.rbac import (
     deletes,
     escalates,
     is_system,
+    qualified,
     rbac_resources,
     read_only,
     shown,
@@ -70,6 +71,17 @@ def _writers(
     }
 
 
+def _same_name_note(wp: dict[str, list[str]], wn: dict[str, list[str]]) -> str:
+    """Says why a service account named in both lists is not a shared writer."""
+    same = sorted({shown(i) for i in wp} & {shown(i) for i in wn})
+    if not same:
+        return ""
+    return (
+        f"; {listing(set(same), 3)} exist(s) in each cluster, as different identities, "
+        "each writing only in its own"
+    )
+
+
 def check_write_separation(ctx: CheckContext) -> list[CheckResult]:
     try:
         exempt = string_list(ctx.params, "exempt")
@@ -110,8 +122,9 @@ def check_write_separation(ctx: CheckContext) -> list[CheckResult]:
                     subject,
                     ResultStatus.passed,
                     f"no identity can write in both {p.name} ({len(wp)} writer(s): "
-                    f"{listing({shown(i) for i in wp}, 5)}) and {n.name} "
-                    f"({len(wn)} writer(s): {listing({shown(i) for i in wn}, 5)})",
+                    f"{listing({qualified(i) for i in wp}, 5)}) and {n.name} "
+                    f"({len(wn)} writer(s): {listing({qualified(i) for i in wn}, 5)})"
+                    + _same_name_note(wp, wn),
                     ids,
                 )
             )

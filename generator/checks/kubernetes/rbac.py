@@ -88,6 +88,15 @@ def shown(ident: str) -> str:
     return ident.rsplit("#", 1)[0] if ident.startswith("serviceaccount:") else ident
 
 
+def qualified(ident: str) -> str:
+    """An identity with its cluster when it has one: a service account exists only in its own
+    cluster, so the same name in two clusters is two identities."""
+    name, sep, cluster = ident.rpartition("#")
+    if ident.startswith("serviceaccount:") and sep:
+        return f"{name} (cluster {cluster})"
+    return ident
+
+
 def is_system(ident: str) -> bool:
     """Kubernetes' own components; they are not people or applications."""
     kind, _, name = ident.partition(":")

@@ -35,6 +35,12 @@ def _why(c: ControlReport) -> str:
         if ex.decision:
             text += f" Decision: {ex.decision}"
         return text
+    # The framework's reason is stated once above the table; a control's own reason leads.
+    own = f"{c.inclusion.rstrip('.')}. " if c.inclusion else ""
+    return own + _applicable(c)
+
+
+def _applicable(c: ControlReport) -> str:
     if c.inherited is not None:
         inh = c.inherited
         until = f", until {inh.expires.isoformat()}" if inh.expires else ""
@@ -111,5 +117,6 @@ def render(site: Site, fw: FrameworkReport) -> tuple[str, str]:
         attention=attention,
         levels=any(c.level for c in fw.controls),
         framework=relative(here, site.layout.framework(fw.id)),
+        soa=scope.statement_of_applicability if scope else None,
     )
     return here, text

@@ -1,0 +1,277 @@
+"""What an auditor reads in the pack: each check result printed once, HIPAA ids in the
+regulation's order, a tagged PDF, the SoA's approval and reasons for inclusion, and the evidence
+of every snapshot in the audit period. Real `evidoc pdf` runs over copies of the shipped
+instance, read back with pdftotext and pypdf."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import REPO, Instance, run_evidoc
+from tests.test_register import copy_snapshot
+
+
+def pdf_text(pdf: Path, *, layout: bool = False, page: int | None = None) -> str:
+    args = ["pdftotext", "-enc", "UTF-8"]
+    if layout:
+        args.append("-layout")
+    if page is not None:
+        args += ["-f", str(page), "-l", str(page)]
+    return subprocess.run([*args, str(pdf), "-"], capture_output=True, check=True).stdout.decode()
+
+
+def copy_instance(root: Path) -> Path:
+    for part in ("controls", "docs", "evidence"):
+        shutil.copytree(REPO / part, root / part)
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    return root
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The shipped instance with older snapshots: one before the audit period, one in it
+    without the planted production key (the check passed then), one in it with the key."""
+    root = copy_instance(tmp_path_factory.mktemp("layout") / "inst")
+    snaps = root / "evidence" / "snapshots"
+    copy_snapshot(snaps, dt.datetime(2025, 12, 1, 8, tzinfo=dt.UTC), without_key=True)
+    copy_snapshot(snaps, dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC), without_key=True)
+    copy_snapshot(snaps, dt.datetime(2026, 9, 1, 8, tzinfo=dt.UTC))
+    pdf = root / "pack.pdf"
+    proc = run_evidoc("pdf", "--root", root, "--output", pdf, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return root, pdf
+
+
+def test_each_check_result_is_printed_once_and_controls_refer_to_it(
+    history: tuple[Path, Path],
+) -> None:
+    _, pdf = history
+    text = pdf_text(pdf)
+    flat = " ".join(text.split())
+    start = flat.index("Every result of every check, once.")
+    chapter = flat[start : flat.index("Environments and isolation", start)]
+    refs = re.findall(r"\bR(\d+) · (?:pass|fail|error|stale|not-collected) · ", chapter)
+    assert refs and len(refs) == len(set(refs)), "a result printed twice"
+    assert [int(n) for n in refs] == list(range(1, len(refs) + 1))
+    # An evidence line appears once per result that read it, not once per control.
+    readers = chapter.count("kubernetes/prod/prod-wc/roles")
+    assert 0 < readers == flat.count("fc8285a5b6465e9b kubernetes/prod/prod-wc/roles")
+    # 8.32's entry names its results instead of repeating their evidence.
+    entry = flat[flat.index("failing 8.32 Change management") :][:3000]
+    assert re.search(r"\[R\d+(, R\d+)*\]", entry)
+    assert "a5bdeb87c550fc65" not in entry[: entry.index("8.33")]
+
+
+def test_statuses_lead_with_a_plain_statement(history: tuple[Path, Path]) -> None:
+    flat = " ".join(pdf_text(history[1]).split())
+    assert "Status: Not met: a check that proves this control fails (2 failing results)." in flat
+    assert "result(s) fail" not in flat
+
+
+def test_a_service_account_in_each_cluster_is_named_with_its_cluster(
+    history: tuple[Path, Path],
+) -> None:
+    flat = " ".join(pdf_text(history[1]).split())
+    said = flat[flat.index("no identity can write in both production") :][:900]
+    assert "argocd-application-controller (cluster prod-wc)" in said
+    assert "(cluster nonprod-wc)" in said
+    assert "as different identities" in said
+
+
+def test_hipaa_standards_follow_the_regulation_order(history: tuple[Path, Path]) -> None:
+    flat = " ".join(pdf_text(history[1]).split())
+    controls = flat.index(
+        "Controls and evidence Each control", flat.index("hipaa-security · version")
+    )
+    body = flat[controls:]
+    assert body.index("164.308(a)(1)(ii)(A) Risk analysis") < body.index(
+        "164.308(a)(2) Assigned security responsibility"
+    )
+    assert body.index("164.308(a)(2) Assigned") < body.index("164.308(a)(3)(ii)(A)")
+
+
+def test_the_pack_is_a_tagged_pdf(history: tuple[Path, Path]) -> None:
+    reader = PdfReader(history[1])
+    root = reader.trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert root["/Lang"] == "en"
+    kinds: Counter[str] = Counter()
+    todo = [root["/StructTreeRoot"].get_object()]
+    while todo:
+        node = todo.pop()
+        if not isinstance(node, dict):
+            continue
+        if "/S" in node:
+            kinds[str(node["/S"])] += 1
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            todo.append(kid.get_object() if hasattr(kid, "get_object") else kid)
+    for kind in ("/H1", "/H2", "/P", "/Table", "/TH", "/TD", "/Link"):
+        assert kinds[kind] > 0, kind
+
+
+def test_the_running_header_names_the_section_the_page_starts_in(
+    history: tuple[Path, Path],
+) -> None:
+    _, pdf = history
+    pages = len(PdfReader(pdf).pages)
+    for n in range(1, pages + 1):
+        page = pdf_text(pdf, layout=True, page=n)
+        lines = [line for line in page.splitlines() if line.strip()]
+        if "Controls and evidence" in lines[2] and "Statement of applicability" not in lines[1]:
+            # The section begins on this page, below rows of the SoA: the header still says SoA.
+            if not lines[2].startswith("Controls and evidence"):
+                continue
+            if any("yes ·" in line or "no ·" in line for line in lines[3:6]):
+                pytest.fail(f"page {n}: header says 'Controls and evidence' above SoA rows")
+    # And a page that begins inside the SoA says so.
+    text = pdf_text(pdf, layout=True)
+    assert re.search(r"ISO/IEC 27001:2022 Annex A +Statement of applicability", text)
+
+
+def test_the_soa_states_its_approval_and_why_controls_are_included(
+    history: tuple[Path, Path],
+) -> None:
+    flat = " ".join(pdf_text(history[1]).split())
+    assert (
+        "Statement of Applicability version 3, approved by CISO, Example Health AB, on behalf of "
+        "the management team on 2026-10-06" in flat
+    )
+    assert "Why ISO/IEC 27001:2022 Annex A applies: The certified ISMS" in flat
+    assert "Included: Risk RR-2026-03 (an unreviewed change reaches production)" in flat
+
+
+def test_the_pack_shows_the_evidence_of_every_snapshot_in_the_period(
+    history: tuple[Path, Path],
+) -> None:
+    flat = " ".join(pdf_text(history[1]).split())
+    cov = flat[flat.index("snapshots in the audit period") - 2 :]
+    # 2025-12-01 is before the period: three snapshots count, not four.
+    assert cov.startswith(
+        "3 snapshots in the audit period 2026-01-01 – 2026-12-31, the first 2026-03-01, the "
+        "last 2026-11-22."
+    )
+    assert "Largest gap without evidence: 184 days (2026-03-01 to 2026-09-01" in cov
+    # The planted key appeared between March and September: the result changed, and when.
+    changed = cov[cov.index("Changed in the period") :]
+    row = changed[changed.index("shop-config[PAYMENT_API_KEY]") :][:120]
+    assert "not reported → fail in 20260901T080000Z 0 of 2" in row
+    assert "kept one status in every snapshot" in cov
+    assert "shop-gitops: commits from 2025-11-22 to 2026-11-22; starts before the period" in cov
+
+
+def test_a_single_snapshot_is_shown_as_one_day(tmp_path: Path) -> None:
+    root = copy_instance(tmp_path / "inst")
+    pdf = tmp_path / "pack.pdf"
+    proc = run_evidoc("pdf", "--root", root, "--output", pdf, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    flat = " ".join(pdf_text(pdf).split())
+    assert (
+        "One snapshot in the audit period 2026-01-01 – 2026-12-31, taken 2026-11-22: the evidence "
+        "shows that single point in time, not the rest of the period." in flat
+    )
+    assert "no check result is known to have held over it" in flat
+
+
+# --- scope.yaml: the SoA's record, reasons and the audit period ---------------------------------
+
+
+def check_json(inst: Instance) -> tuple[int, dict]:
+    import json
+
+    proc = run_evidoc("check", "--root", inst.root, "--format", "json")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+
+def findings(doc: dict, kind: str) -> list[dict]:
+    return [f for f in doc.get("findings", []) if f["kind"] == kind]
+
+
+def test_an_unapproved_soa_is_a_warning_at_the_scope(instance: Instance) -> None:
+    # Only a catalog that asks for a Statement of Applicability (ISO/IEC 27001) makes it one.
+    code, doc = check_json(instance)
+    assert not findings(doc, "unapproved-soa")
+    catalog = instance.root / "controls/frameworks/demo-iso.yaml"
+    catalog.write_text(catalog.read_text() + "soa_required: true\n")
+    code, doc = check_json(instance)
+    [found] = findings(doc, "unapproved-soa")
+    assert found["severity"] == "warning" and found["file"].endswith("scope.yaml")
+    assert "statement_of_applicability" in found["message"]
+    assert code == 0
+
+
+def test_a_soa_past_its_review_date_is_a_warning(instance: Instance) -> None:
+    instance.write(
+        "controls/scope.yaml",
+        """\
+        frameworks: [demo-iso]
+        statement_of_applicability:
+          version: "2"
+          approved_by: CISO
+          approved_on: 2024-01-10
+          next_review: 2025-01-10
+        """,
+    )
+    _, doc = check_json(instance)
+    [found] = findings(doc, "unapproved-soa")
+    assert "due for review on 2025-01-10" in found["message"] and found["line"] == 6
+
+
+def test_reasons_for_an_unknown_framework_or_an_excluded_control_are_errors(
+    instance: Instance,
+) -> None:
+    instance.write(
+        "controls/scope.yaml",
+        """\
+        frameworks: [demo-iso]
+        statement_of_applicability: {version: "1", approved_by: CISO, approved_on: 2026-01-05}
+        applies_because:
+          demo-iso: The contract with the customer
+          hipaa-security: A business associate agreement
+        inclusions:
+          - control: demo-iso:A.3
+            justification: Risk R-7
+        exclusions:
+          - control: demo-iso:A.3
+            justification: The data-centre operator guards the premises.
+            approved_by: CISO
+        """,
+    )
+    code, doc = check_json(instance)
+    assert code == 1
+    [unknown] = [f for f in findings(doc, "unknown-framework") if "applies_because" in f["message"]]
+    assert unknown["line"] == 5 and "hipaa-security" in unknown["message"]
+    [conflict] = findings(doc, "conflicting-scope")
+    assert conflict["line"] == 7 and "excluded at line 10" in conflict["message"]
+
+
+@pytest.mark.parametrize(
+    ("period", "ok"),
+    [
+        ("2026-01-01 – 2026-12-31", True),
+        ("2026-01-01 .. 2026-12-31", True),
+        ("{start: 2026-01-01, end: 2026-12-31}", True),
+        ("calendar year 2026", False),
+        ("{start: 2026-12-31, end: 2026-01-01}", False),
+    ],
+)
+def test_the_audit_period_is_two_dates(instance: Instance, period: str, ok: bool) -> None:
+    instance.write(
+        "controls/scope.yaml",
+        f"frameworks: [demo-iso]\naudit_period: {period}\n",
+    )
+    proc = run_evidoc("check", "--root", instance.root)
+    if ok:
+        assert proc.returncode in (0, 1), proc.stderr
+    else:
+        assert proc.returncode == 2
+        assert "scope.yaml:2" in proc.stderr and "Traceback" not in proc.stderr
