@@ -327,6 +327,13 @@ def verify(path: Path, public_keys: tuple[Path, ...]) -> None:
     help="Sign the pack (manifest digest, report digest and version) with this Ed25519 private "
     "key (PEM); default: $EVIDOC_SIGNING_KEY.",
 )
+@click.option(
+    "--changes-since",
+    default=None,
+    metavar="REV",
+    help="List the changes since this Git revision of the instance (default: the previous "
+    "release, the newest tag before this build).",
+)
 @user_errors
 def pdf(
     root: Path,
@@ -335,6 +342,7 @@ def pdf(
     version: str | None,
     public_keys: tuple[Path, ...],
     sign_key: Path | None,
+    changes_since: str | None,
 ) -> None:
     """The PDF/A-3 audit pack, with the evidence snapshot and its report embedded for
     `evidoc verify`."""
@@ -350,6 +358,7 @@ def pdf(
             version=version,
             public_keys=public_keys,
             sign_key=key,
+            changes_since=changes_since,
         )
     except RenderError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -275,3 +275,58 @@ def test_the_audit_period_is_two_dates(instance: Instance, period: str, ok: bool
     else:
         assert proc.returncode == 2
         assert "scope.yaml:2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --- changes since the previous release -------------------------------------------------------
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=Release", "-c", "user.email=release@example.com", *args],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_the_pack_lists_the_changes_since_the_previous_tag(tmp_path: Path) -> None:
+    root = copy_instance(tmp_path / "inst")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "release 1")
+    git(root, "tag", "v1.0")
+    pdf = tmp_path / "first.pdf"
+    proc = run_evidoc("pdf", "--root", root, "--output", pdf, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    first = " ".join(pdf_text(pdf).split())
+    assert "No earlier release to compare with: the instance's repository has no Git tag" in first
+
+    # The next release drops the exclusion of 8.30 and a proving check of 8.31.
+    scope = root / "controls/scope.yaml"
+    text = scope.read_text()
+    start = text.index("  - control: iso27001-2022:8.30")
+    end = text.index("  - control:", start + 10)
+    scope.write_text(text[:start] + text[end:])
+    git(root, "commit", "-q", "-am", "8.30 applies after all")
+    git(root, "tag", "v1.1")
+    pdf = tmp_path / "second.pdf"
+    proc = run_evidoc("pdf", "--root", root, "--output", pdf, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    flat = " ".join(pdf_text(pdf).split())
+    section = flat[flat.index("Changes since the previous release Compared with") :][:1500]
+    assert section.startswith("Changes since the previous release Compared with v1.0 (commit ")
+    assert "iso27001-2022:8.30: evidence excluded → unmapped" in section
+    assert "iso27001-2022:8.30: exclusion removed" in section
+
+
+def test_a_changes_since_revision_that_names_nothing_is_an_input_error(tmp_path: Path) -> None:
+    root = copy_instance(tmp_path / "inst")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "release 1")
+    out = tmp_path / "pack.pdf"
+    proc = run_evidoc(
+        "pdf", "--root", root, "--output", out, "--changes-since", "v9.9", timeout=300
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "v9.9" in proc.stderr and not out.exists()

@@ -22,6 +22,7 @@ from generator.output import write_atomic
 from generator.pdf.html import render_html, stylesheets
 from generator.pdf.model import PackDocument, build_document
 from generator.pipeline import run_register, trusted
+from generator.release_changes import release_changes
 from generator.snapshot.store import Snapshot, latest_snapshot
 
 DEFAULT_OUTPUT = Path("build") / "audit-pack.pdf"
@@ -76,6 +77,7 @@ def prepare(
     docs_dir: Path | None = None,
     public_keys: Sequence[Path] = (),
     sign_key: Any = None,
+    changes_since: str | None = None,
 ) -> tuple[PackDocument, Path | None]:
     """Everything up to the document model; refuses a snapshot that does not verify. With
     `sign_key` (an Ed25519 private key) the pack is signed (pack.sig)."""
@@ -86,6 +88,7 @@ def prepare(
     )
     when, source = document_time(root, snap)
     coverage = build_coverage(library, snap, trusted(library, public_keys), report.as_of)
+    changes = release_changes(root, library, report, changes_since)
     doc = build_document(
         library,
         report,
@@ -97,6 +100,7 @@ def prepare(
         sign_key=sign_key,
         register=register,
         coverage=coverage,
+        changes=changes,
     )
     return doc, snap_path
 
@@ -246,6 +250,7 @@ def build_pack(
     template_dir: Path | None = None,
     public_keys: Sequence[Path] = (),
     sign_key: Any = None,
+    changes_since: str | None = None,
 ) -> PackResult:
     worker = start_worker()  # imports WeasyPrint while the report is built
     try:
@@ -256,6 +261,7 @@ def build_pack(
             docs_dir=docs_dir,
             public_keys=public_keys,
             sign_key=sign_key,
+            changes_since=changes_since,
         )
     except BaseException:
         stop_worker(worker, idle=True)

@@ -32,6 +32,7 @@ from generator.pdf.conclusions import (
 )
 from generator.pdf.isolation import Isolation, build_isolation
 from generator.register import RegisterRow, counts
+from generator.release_changes import ReleaseChanges
 from generator.report import STATUS_ORDER, ControlReport, PracticeLink, Report, Status
 from generator.results import CheckResult
 from generator.snapshot.manifest import (
@@ -247,6 +248,7 @@ class PackDocument:
     soa: SoaApproval | None = None  # the SoA's version, approver and approval date
     coverage: Coverage | None = None  # the evidence of every snapshot in the audit period
     coverage_summary: str = ""
+    changes: ReleaseChanges | None = None  # since the previous release
     results: list[ResultView] = field(default_factory=list)  # every check result, once
 
 
@@ -406,6 +408,7 @@ def build_document(
     sign_key: Any = None,
     register: list[RegisterRow] | None = None,
     coverage: Coverage | None = None,
+    changes: ReleaseChanges | None = None,
 ) -> PackDocument:
     """The document model. With `sign_key` (an Ed25519 private key) the pack carries pack.sig,
     a signature of the manifest digest, the report digest and the version together."""
@@ -577,6 +580,7 @@ def build_document(
         results=list(views.values()),
         soa=scope.statement_of_applicability if scope else None,
         coverage=coverage,
+        changes=changes,
         coverage_summary=coverage_summary(coverage) if coverage is not None else "",
         control_anchors={
             f"{fw.id}:{c.id}": anchor(fw.id, c.id) for fw in report.frameworks for c in fw.controls
