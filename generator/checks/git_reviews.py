@@ -465,6 +465,18 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     if notes:
         reason += "; " + "; ".join(notes)
     status = ResultStatus.passed if failing == 0 and not rewrites else ResultStatus.failed
+    window = data.get("window") or {}
+    if failing == 0 and not rewrites and window.get("bounded") is False:
+        # Nothing shows where the period began: a quiet branch and a push made in the period
+        # with an earlier date look the same, so what was judged cannot pass.
+        status = ResultStatus.error
+        judged = f"{total} change(s) judged, all approved; but " if total else ""
+        reason = (
+            f"cannot tell what reached {where}: {judged}every first-parent commit below "
+            f"{short(window.get('head') or '')} is dated before the period and no snapshot "
+            "taken before it recorded the branch, so a push made in the period with an earlier "
+            "date would look like no change; a snapshot taken before the next period bounds it"
+        )
     # Every failure listed on its own: the summary only repeats them (counted once by reports).
     listed = failing <= MAX_LISTED and (bool(offenders) or bool(rewrites))
     summary = ctx.result(

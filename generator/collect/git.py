@@ -350,6 +350,10 @@ class Window:
     commits: list[str]  # first-parent commits judged, newest first
     base: str | None  # the branch as it stood before them (None: from the root)
     how: str
+    # False when nothing shows where the period begins: every first-parent commit is dated
+    # before it and no earlier snapshot recorded the head, so a backdated push cannot be told
+    # from a quiet branch.
+    bounded: bool = True
 
     def record(self) -> dict[str, Any]:
         return {
@@ -358,6 +362,7 @@ class Window:
             "base": self.base,
             "first_parent_commits": len(self.commits),
             "how": self.how,
+            "bounded": self.bounded,
         }
 
 
@@ -387,28 +392,38 @@ def audit_window(
     chain: list[tuple[str, dt.datetime]],
     since: dt.datetime,
     until: dt.datetime,
-    previous: tuple[str, str] | None,
+    bound: Bound | None,
 ) -> Window:
     """A commit reached the branch no earlier than its own date and those of the commits below
     it. So every first-parent commit above the deepest one dated in the period reached the branch
     in the period, whatever its own date says (a backdated push hides nothing). Everything above
-    the head a previous snapshot audited reached it later still. Commits at the top dated after
-    the period's end are left for the next period."""
+    where earlier snapshots show the period began reached it in the period too; the deeper of
+    the two bounds the window. Commits at the top dated after the period's end are left for the
+    next period."""
     index = {sha: i for i, (sha, _) in enumerate(chain)}
     start = 0
     while start < len(chain) and chain[start][1] >= until:
         start += 1
     deepest = max((i for i, (_, when) in enumerate(chain) if when >= since), default=-1)
     how = "the deepest first-parent commit dated in the period"
-    if previous is not None and previous[1] in index and index[previous[1]] - 1 > deepest:
-        deepest = index[previous[1]] - 1
-        how = f"the head audited by snapshot {previous[0]}"
-    if deepest < 0:
-        how = "no first-parent commit is dated in the period and no earlier snapshot bounds it"
+    bounded = deepest >= 0
+    if bound is not None and (bound.sha is None or bound.sha in index):
+        # -1: the bound is the head itself (nothing reached the branch since)
+        below = len(chain) - 1 if bound.sha is None else index[bound.sha] - 1
+        if below > deepest or deepest < 0:
+            deepest = max(below, deepest)
+            how = bound.how
+        bounded = bounded or bound.bounded
+    if not bounded:
+        how = (
+            f"{how}, though that snapshot could not tell where the period began"
+            if bound is not None and how == bound.how
+            else "no first-parent commit is dated in the period and no earlier snapshot bounds it"
+        )
     end = deepest + 1
     base = chain[end][0] if end < len(chain) else None
     head = chain[0][0] if chain else ""
-    return Window(head, [sha for sha, _ in chain[start:end]], base, how)
+    return Window(head, [sha for sha, _ in chain[start:end]], base, how, bounded)
 
 
 @dataclass
@@ -662,16 +677,54 @@ def _earlier_heads(out_dir: Path, repo: Repository) -> list[tuple[str, dt.dateti
                 continue
             data = json.loads((snap / item["path"]).read_bytes())
             created = dt.datetime.fromisoformat(manifest["created_at"])
-        except (OSError, ValueError, KeyError, TypeError):
+            commits = next(
+                (i for i in manifest["items"] if i["id"] == f"git/{repo.name}/commits"), None
+            )
+            if commits is not None and commits.get("status", "ok") == "ok":
+                window = json.loads((snap / commits["path"]).read_bytes()).get("window")
+                if isinstance(window, dict):
+                    data = {**data, "window": window}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
         if data.get("branch") == repo.branch and data.get("head"):
             found.append((snap.name, created, data))
     return found
 
 
-def _previous_head(earlier: list[tuple[str, dt.datetime, dict]]) -> tuple[str, str] | None:
-    """(snapshot id, head) recorded by the newest earlier snapshot."""
-    return (earlier[0][0], earlier[0][2]["head"]) if earlier else None
+@dataclass(frozen=True)
+class Bound:
+    """Where the period begins on the branch, as earlier snapshots show it: the head recorded
+    by the newest snapshot taken before the period, else the base of the window of the first
+    snapshot taken in it (so that what that snapshot judged is judged again, and a failure of
+    the period is not forgotten by the next snapshot)."""
+
+    snapshot: str
+    sha: str | None  # the commits above it reached the branch later (None: from the root)
+    how: str
+    bounded: bool  # False when that first snapshot itself did not know where the period began
+
+
+def period_bound(earlier: list[tuple[str, dt.datetime, dict]], since: dt.datetime) -> Bound | None:
+    before = [(snap, data) for snap, created, data in earlier if created < since]
+    if before:
+        snap, data = before[0]  # the newest taken before the period
+        return Bound(
+            snap, data["head"], f"the head recorded by snapshot {snap}, before the period", True
+        )
+    inside = [(snap, data) for snap, created, data in earlier if created >= since]
+    if not inside:
+        return None
+    snap, data = inside[-1]  # the first of the period
+    window = data.get("window")
+    if not isinstance(window, dict):
+        # A snapshot from before windows were recorded: its head is all that is known.
+        return Bound(snap, data["head"], f"the head audited by snapshot {snap}", True)
+    return Bound(
+        snap,
+        window.get("base"),
+        f"where snapshot {snap}, the first of the period, began",
+        window.get("bounded", True) is not False,
+    )
 
 
 def rewrites_in_period(
@@ -769,7 +822,8 @@ def collect_repository(
     source = repo.path or redact_url(repo.url or "")
     common = {"collector": "git", "collected_at": now, "ttl": ttl, "source": source}
     earlier = _earlier_heads(writer.out_dir, repo)
-    previous = _previous_head(earlier)
+    bound = period_bound(earlier, since)
+    previous = (earlier[0][0], earlier[0][2]["head"]) if earlier else None
     # A clone goes to a temporary directory, removed however the run ends (generator/scratch.py).
     with scratch.temporary("evidoc-git-") as tmp:
         try:
@@ -785,7 +839,7 @@ def collect_repository(
             ref, head = _find_ref(gitdir, repo.branch)
             default_branch = _default_branch(gitdir, config)
             chain = first_parent_chain(gitdir, ref)
-            window = audit_window(chain, since, until, previous)
+            window = audit_window(chain, since, until, bound)
             with ThreadPoolExecutor(max_workers=1) as pool:
                 paths = pool.submit(changed_paths, gitdir, ref, window.base)
                 log = stream_log(gitdir, ref, window.base, signers or os.devnull)

@@ -119,9 +119,11 @@ def test_an_old_commit_pushed_in_the_period_is_judged(tmp_path: Path) -> None:
     source = {"name": "shop", "path": str(repo.path), "since": "2026-01-01"}
     root = make_instance(tmp_path / "inst", [source])
     first = collect(root, NOW)
-    assert by_check(results(root, first, NOW), "git.reviewed-changes")["shop"].status is (
-        ResultStatus.passed
-    )
+    # Every commit is dated before the period and nothing earlier bounds it: a quiet branch and
+    # a backdated push look the same, so the first snapshot does not pass.
+    quiet = by_check(results(root, first, NOW), "git.reviewed-changes")["shop"]
+    assert quiet.status is ResultStatus.error
+    assert quiet.reason.startswith("cannot tell what reached main of shop")
     repo.commit("old", "Prepared long ago", BOB, at=dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
     later = NOW + dt.timedelta(hours=1)
     second = collect(root, later)
@@ -129,7 +131,40 @@ def test_an_old_commit_pushed_in_the_period_is_judged(tmp_path: Path) -> None:
     assert found["shop"].status is ResultStatus.failed
     assert f"shop@{repo.head()[:12]}" in found
     window = load_snapshot(second).get("git/shop/commits", later).data["window"]
-    assert window["how"] == f"the head audited by snapshot {first.name}"
+    assert window["how"].startswith(f"where snapshot {first.name}, the first of the period, began")
+    assert window["bounded"] is False
+    # The next snapshot judges the period from the same place: the failure is not forgotten.
+    last = later + dt.timedelta(hours=1)
+    third = collect(root, last)
+    window = load_snapshot(third).get("git/shop/commits", last).data["window"]
+    assert window["how"].startswith(f"where snapshot {first.name}, the first of the period, began")
+    assert window["first_parent_commits"] == 1
+    still = by_check(results(root, third, last), "git.reviewed-changes")
+    assert still["shop"].status is ResultStatus.failed
+    assert f"shop@{repo.head()[:12]}" in still
+
+
+def test_a_snapshot_before_the_period_bounds_it(tmp_path: Path) -> None:
+    """A snapshot taken before the period recorded the branch: what is above its head reached
+    the branch later, whatever the dates say, and a quiet branch is known to be quiet."""
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.commit("base", "Base", ALICE, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    source = {"name": "shop", "path": str(repo.path), "since": "2026-01-01"}
+    root = make_instance(tmp_path / "inst", [source])
+    before = collect(root, dt.datetime(2025, 12, 20, tzinfo=dt.UTC))
+    quiet = collect(root, NOW)
+    window = load_snapshot(quiet).get("git/shop/commits", NOW).data["window"]
+    assert window["how"] == f"the head recorded by snapshot {before.name}, before the period"
+    assert window["bounded"] is True and window["first_parent_commits"] == 0
+    found = by_check(results(root, quiet, NOW), "git.reviewed-changes")["shop"]
+    assert found.status is ResultStatus.passed
+    assert found.reason.startswith("no change reached main of shop")
+    repo.commit("old", "Prepared long ago", BOB, at=dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
+    later = NOW + dt.timedelta(hours=1)
+    pushed = collect(root, later)
+    found = by_check(results(root, pushed, later), "git.reviewed-changes")
+    assert found["shop"].status is ResultStatus.failed
+    assert found[f"shop@{repo.head()[:12]}"].reason.startswith("no approval evidence")
 
 
 @pytest.mark.parametrize(
