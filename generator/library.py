@@ -84,3 +84,9 @@ class Library:
         if self.scope is None:
             return []
         return [f for f in self.scope.model.frameworks if f in self.frameworks]
+
+
+def group_label(gid: str, title: str) -> str:
+    """A group as readers know it: with its id when the id is a number (5, 164.308, 6 kap.),
+    by its title alone when the id is only a key (BSI's basic, standard, high)."""
+    return f"{gid} {title}" if any(ch.isdigit() for ch in gid) else title

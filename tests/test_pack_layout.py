@@ -330,3 +330,11 @@ def test_a_changes_since_revision_that_names_nothing_is_an_input_error(tmp_path:
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "v9.9" in proc.stderr and not out.exists()
+
+
+def test_groups_keyed_by_a_word_print_their_title_only(history: tuple[Path, Path]) -> None:
+    flat = " ".join(pdf_text(history[1]).split())
+    bsi = flat[flat.index("bsi-app-4-4 · version") :]
+    assert "Basis-Anforderungen APP.4.4.A1" in bsi
+    assert "basic Basis-Anforderungen" not in flat
+    assert "164.308 Administrative safeguards" in flat  # numbered groups keep their id

@@ -18,7 +18,7 @@ from generator.coverage import summary as coverage_summary
 from generator.documents import check_document
 from generator.errors import InputError
 from generator.implementation import IMPLEMENTATION_ORDER, Implementation
-from generator.library import Library
+from generator.library import Library, group_label
 from generator.models import Attestation, Exclusion, ImplementationEntry, Inherited, SoaApproval
 from generator.pdf.conclusions import (
     PACK_SIGNATURE,
@@ -393,7 +393,7 @@ def collector_text(who: CollectorIdentity | None, limit: int = 6) -> str | None:
 
 def _group_title(library: Library, fid: str, path: list[str]) -> str:
     groups = library.frameworks[fid].groups
-    return " › ".join(f"{gid} {groups[gid].title}" if gid in groups else gid for gid in path)
+    return " › ".join(group_label(gid, groups[gid].title) if gid in groups else gid for gid in path)
 
 
 def build_document(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from generator.library import group_label
 from generator.report import IMPLEMENTATION_ORDER, ControlReport, FrameworkReport, Status
 from generator.site.anchors import slug
 from generator.site.model import Site, relative
@@ -95,7 +96,7 @@ def render(site: Site, fw: FrameworkReport) -> tuple[str, str]:
     groups = []
     for gid, entries in by_group.items():
         group = lf.groups.get(gid)
-        title = f"{gid} {group.title}" if group else "Controls"
+        title = group_label(gid, group.title) if group else "Controls"
         groups.append((title, f"grp-{slug(gid) or 'none'}", entries))
     applicable = sum(1 for c in fw.controls if c.implementation.applicable)
     attention = sum(1 for c in fw.controls if c.status in (Status.failing, Status.no_evidence))
