@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -343,17 +344,60 @@ def _describe(commit: dict[str, Any]) -> str:
     )
 
 
+def _dropped(
+    ctx: CheckContext,
+    repo: Repository,
+    rewrite: dict[str, Any],
+    judge: Callable[[dict[str, Any]], tuple[str, str, str]],
+    ev: list[str],
+) -> tuple[str, list[CheckResult]]:
+    """The dropped commits a snapshot recorded, judged as any change: a force push does not
+    make unreviewed work that was on the branch disappear from the period."""
+    records = [r for r in rewrite.get("dropped_records") or [] if isinstance(r, dict)]
+    if not records:
+        return "", []
+    counts: Counter[str] = Counter()
+    out = []
+    for commit in records:
+        kind, how, _ = judge(commit)
+        counts[kind] += 1
+        if kind != OK and len(out) < MAX_LISTED:
+            out.append(
+                ctx.result(
+                    f"{repo.name}@{short(commit['sha'])} (dropped)",
+                    ResultStatus.failed,
+                    f"{kind}, then dropped by a force push: {_describe(commit)}: {how}",
+                    ev,
+                )
+            )
+    # A merge's side commits are judged with it.
+    covered = {r["sha"] for r in records} | {
+        c.get("sha") for r in records for c in (r.get("merged") or {}).get("commits", [])
+    }
+    unknown = sum(1 for sha in rewrite.get("dropped") or [] if sha not in covered)
+    parts = sorted(f"{n} {'approved' if k == OK else k}" for k, n in counts.items())
+    if unknown > 0:
+        parts.append(f"{unknown} not recorded by any snapshot (not judged)")
+    return f"; of the dropped commits: {', '.join(parts)}", out
+
+
 def _rewrites(
-    ctx: CheckContext, repo: Repository, branch: dict[str, Any], ev: list[str]
+    ctx: CheckContext,
+    repo: Repository,
+    branch: dict[str, Any],
+    ev: list[str],
+    judge: Callable[[dict[str, Any]], tuple[str, str, str]] | None = None,
 ) -> list[CheckResult]:
-    """A failing result for every rewrite of the branch in the period that a snapshot saw."""
+    """A failing result for every rewrite of the branch in the period that a snapshot saw, and
+    one for every dropped commit that was not approved."""
     seen: dict[str, dict[str, Any]] = {}
-    previous = branch.get("previous") or {}
-    if previous.get("on_branch") is False and previous.get("head"):
-        seen[previous["head"]] = previous
+    # The period's record first: it carries the dropped commits' records.
     for rewrite in branch.get("rewrites_in_period") or []:
         if isinstance(rewrite, dict) and rewrite.get("head"):
             seen.setdefault(rewrite["head"], rewrite)
+    previous = branch.get("previous") or {}
+    if previous.get("on_branch") is False and previous.get("head"):
+        seen.setdefault(previous["head"], previous)
     out = []
     for old, rewrite in seen.items():
         dropped = rewrite.get("dropped") or []
@@ -365,16 +409,18 @@ def _rewrites(
             if dropped
             else rewrite.get("detail", "it is not an ancestor of the current head")
         )
+        judged, offenders = _dropped(ctx, repo, rewrite, judge, ev) if judge else ("", [])
         out.append(
             ctx.result(
                 f"{repo.name}@{short(old)}",
                 ResultStatus.failed,
                 f"the history of {branch.get('branch')} was rewritten (force push) in the "
                 f"period: the head snapshot {rewrite.get('snapshot')} audited, {short(old)}, is "
-                f"no longer on the branch; {what}",
+                f"no longer on the branch; {what}{judged}",
                 ev,
             )
         )
+        out += offenders
     return out
 
 
@@ -443,7 +489,13 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     )
     total = len(commits)
     failing = total - counts[OK]
-    rewrites = _rewrites(ctx, repo, branch, evidence)
+    rewrites = _rewrites(
+        ctx,
+        repo,
+        branch,
+        evidence,
+        lambda commit: _verdict(commit, view, repo.accept_trailer_approvals, n),
+    )
     if failing == 0:
         ways = "; ".join(f"{v} {k}" for k, v in sorted(how_counts.items()))
         reason = (

@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -727,12 +727,28 @@ def period_bound(earlier: list[tuple[str, dt.datetime, dict]], since: dt.datetim
     )
 
 
+def _recorded_commits(out_dir: Path, snap: str, repo: Repository) -> dict[str, dict]:
+    """The commit records an earlier snapshot holds for the repository, by sha."""
+    try:
+        manifest = json.loads((out_dir / snap / MANIFEST).read_bytes())
+        item = next(i for i in manifest["items"] if i["id"] == f"git/{repo.name}/commits")
+        data = json.loads((out_dir / snap / item["path"]).read_bytes())
+        return {c["sha"]: c for c in data.get("commits", []) if isinstance(c, dict)}
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return {}
+
+
 def rewrites_in_period(
-    gitdir: Path, earlier: list[tuple[str, dt.datetime, dict]], since: dt.datetime, head: str
+    gitdir: Path,
+    earlier: list[tuple[str, dt.datetime, dict]],
+    since: dt.datetime,
+    head: str,
+    recorded: Callable[[str], dict[str, dict]] = lambda snap: {},
 ) -> list[dict[str, Any]]:
     """Every head a snapshot of the period audited that is no longer on the branch, and every
     rewrite those snapshots themselves recorded: one force push is not forgotten by the next
-    snapshot, nor missed by a snapshot taken after it."""
+    snapshot, nor missed by a snapshot taken after it. The dropped commits that snapshot
+    recorded are carried along (`dropped_records`), so that they are judged too."""
     out: dict[str, dict[str, Any]] = {}
     for snap, created, data in earlier:
         if created < since:
@@ -741,6 +757,10 @@ def rewrites_in_period(
         if old not in out and old != head:
             compare = _compare_previous(gitdir, (snap, old), head)
             if compare.get("on_branch") is False:
+                known = recorded(snap)
+                compare["dropped_records"] = [
+                    known[sha] for sha in compare.get("dropped", []) if sha in known
+                ]
                 out[old] = compare
         for seen in data.get("rewrites_in_period") or []:
             if isinstance(seen, dict) and seen.get("head") and seen["head"] not in out:
@@ -847,7 +867,13 @@ def collect_repository(
                     raw = {c.sha: c for c in log}
                 commits = build_history(raw, window, paths.result())
             compare = _compare_previous(gitdir, previous, head)
-            rewrites = rewrites_in_period(gitdir, earlier, since, head)
+            rewrites = rewrites_in_period(
+                gitdir,
+                earlier,
+                since,
+                head,
+                lambda snap: _recorded_commits(writer.out_dir, snap, repo),
+            )
             tags = tags_on_branch(gitdir, ref)
             tracking = remote_tracking(gitdir, repo.branch, head) if repo.path else None
         except (GitError, OSError, subprocess.SubprocessError) as exc:

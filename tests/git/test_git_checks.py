@@ -439,3 +439,39 @@ def test_no_repositories_listed_is_not_collected(tmp_path: Path) -> None:
         assert list(got) == ["all"], check
         assert got["all"].status is ResultStatus.not_collected
         assert "no repositories are listed" in got["all"].reason
+
+
+def test_commits_dropped_by_a_force_push_are_judged(tmp_path: Path) -> None:
+    """An unreviewed push that a later force push removed still reached the branch in the
+    period: the rewrite names it and judges it like any change."""
+    work = GitRepo.init(tmp_path / "work")
+    work.commit("base", "Base", ALICE, at=dt.datetime(2024, 6, 1, tzinfo=dt.UTC))
+    work.feature(
+        "a", [("a", BOB)], merge_message="Merge a\n\n" + trailers(Reviewed_by=person(CAROL))
+    )
+    server = bare_clone(work.path, tmp_path / "server.git", work.env)
+    run_git(work.path, "remote", "add", "origin", str(server), env=work.env)
+    source = {"name": "shop", "path": str(server), "accept_trailer_approvals": True}
+    root = make_instance(tmp_path / "inst", [source])
+    collect(root, NOW)
+    work.feature(
+        "b", [("b", BOB)], merge_message="Merge b\n\n" + trailers(Reviewed_by=person(CAROL))
+    )
+    work.commit("oops", "Patch production by hand", BOB)
+    work.git("push", "-q", "origin", "main")
+    seen_at = NOW + dt.timedelta(hours=1)
+    seen = collect(root, seen_at)
+    assert by_check(results(root, seen, seen_at), "git.reviewed-changes")["shop"].status is FAIL
+    oops = work.shas["oops"]
+    work.git("reset", "-q", "--hard", "HEAD~2")  # drops the unreviewed push and reviewed b
+    work.commit("c", "Tidy up", BOB)
+    work.git("push", "-q", "--force", "origin", "main")
+    later = NOW + dt.timedelta(hours=2)
+    found = by_check(results(root, collect(root, later), later), "git.reviewed-changes")
+    rewrite = found[f"shop@{oops[:12]}"]
+    assert "rewritten (force push)" in rewrite.reason
+    assert "of the dropped commits: 1 approved, 1 no approval evidence" in rewrite.reason
+    dropped = found[f"shop@{oops[:12]} (dropped)"]
+    assert dropped.status is FAIL
+    assert dropped.reason.startswith("no approval evidence, then dropped by a force push")
+    assert "Patch production by hand" in dropped.reason
