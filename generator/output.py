@@ -15,6 +15,19 @@ def _umask() -> int:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    """Write DATA to PATH through a temporary file renamed into place. A device or pipe
+    (/dev/null, /dev/stdout, a FIFO) is written to directly: renaming over it would replace
+    the device with a file. A link is followed, so the file it names is replaced."""
+    if path.is_symlink() or path.exists():
+        if path.is_dir():
+            from generator.errors import InputError
+
+            raise InputError(path, "is a directory; expected a file to write")
+        if not path.resolve().is_file():
+            with open(path, "wb") as handle:
+                handle.write(data)
+            return
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
