@@ -26,3 +26,4 @@ lint:
 bench:
 	.venv/bin/python benchmarks/check_scale.py
 	.venv/bin/python benchmarks/site_build.py
+	.venv/bin/python benchmarks/oscal_scale.py

@@ -639,3 +639,11 @@ def init(
         "practices (evidoc init --list-practices; --practice ID), then `evidoc check` and "
         "`evidoc build`"
     )
+
+
+# `evidoc import oscal` and `evidoc export oscal-*`: registered last, since they use the
+# options and the error handling defined above.
+from generator.oscal.commands import export_group, import_group  # noqa: E402
+
+main.add_command(import_group)
+main.add_command(export_group)

@@ -27,4 +27,6 @@ direct = project["dependencies"] + project["optional-dependencies"]["test"]
 print("  " + ", ".join(f"{r.name} {metadata.version(r.name)}" for r in map(Requirement, direct)))
 PY
 # The wheel test installs requirements.lock, not these versions: nothing to prove here.
-"$lowest/bin/python" -m pytest -m "not wheel and not e2e" "$@"
+# The oscal extra (compliance-trestle) is left out: it pins Jinja2 and raises the cryptography
+# floor, so with it the core's floors would not be what is tested. Its tests skip here only.
+EVIDOC_LOWEST=1 "$lowest/bin/python" -m pytest -m "not wheel and not e2e" "$@"
