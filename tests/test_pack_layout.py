@@ -338,3 +338,18 @@ def test_groups_keyed_by_a_word_print_their_title_only(history: tuple[Path, Path
     assert "Basis-Anforderungen APP.4.4.A1" in bsi
     assert "basic Basis-Anforderungen" not in flat
     assert "164.308 Administrative safeguards" in flat  # numbered groups keep their id
+
+
+def test_untagged_packs_on_request(tmp_path: Path) -> None:
+    root = copy_instance(tmp_path / "inst")
+    pdf = tmp_path / "pack.pdf"
+    proc = run_evidoc("pdf", "--root", root, "--output", pdf, "--untagged", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    reader = PdfReader(pdf)
+    assert "/StructTreeRoot" not in reader.trailer["/Root"]
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:conformance="B"' in xmp
+    # Appendix A: each item's id on a line of its own, then its full SHA-256.
+    text = pdf_text(pdf)
+    at = text.index("git/shop-gitops/branch · embedded as items/git/shop-gitops/branch.json\n")
+    assert text[at:].split("\n")[1].startswith("SHA-256 e45b2ba6c00515e3")

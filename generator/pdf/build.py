@@ -26,6 +26,8 @@ from generator.release_changes import release_changes
 from generator.snapshot.store import Snapshot, latest_snapshot
 
 DEFAULT_OUTPUT = Path("build") / "audit-pack.pdf"
+TAGGED_VARIANT = "pdf/a-3a"  # PDF/A-3, level A: tagged, with the document's language
+UNTAGGED_VARIANT = "pdf/a-3b"
 BUILD_PREFIX = ".evidoc-pdf-"  # the build directory, next to the output
 WORKER_TMP_PREFIX = "evidoc-pdf-tmp-"  # the render process's TMPDIR, in the temporary directory
 # The directory the generator package is imported from, so the render process imports the same
@@ -164,6 +166,7 @@ def render_pdf(
     template_dir: Path | None = None,
     timeout: float | None = None,
     worker: Worker | None = None,
+    tagged: bool = True,
 ) -> PackResult:
     """Write the HTML and CSS into a fresh build directory next to OUTPUT, render them in a
     subprocess that may read only that directory, and move the PDF into place atomically."""
@@ -195,6 +198,8 @@ def render_pdf(
             "html": "pack.html",
             "output": "pack.pdf",
             "created": doc.created,
+            # Tagged (PDF/A-3a: a structure tree for screen readers) unless asked otherwise.
+            "variant": TAGGED_VARIANT if tagged else UNTAGGED_VARIANT,
             "attachments": [
                 {
                     "name": a.name,
@@ -251,6 +256,7 @@ def build_pack(
     public_keys: Sequence[Path] = (),
     sign_key: Any = None,
     changes_since: str | None = None,
+    tagged: bool = True,
 ) -> PackResult:
     worker = start_worker()  # imports WeasyPrint while the report is built
     try:
@@ -267,4 +273,4 @@ def build_pack(
         stop_worker(worker, idle=True)
         raise
     target = output if output is not None else root / DEFAULT_OUTPUT
-    return render_pdf(doc, target, template_dir=template_dir, worker=worker)
+    return render_pdf(doc, target, template_dir=template_dir, worker=worker, tagged=tagged)
