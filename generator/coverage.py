@@ -18,8 +18,8 @@ from pathlib import Path
 from generator.errors import InputError
 from generator.library import Library
 from generator.models import AuditPeriod
-from generator.report import Status, build_report
-from generator.results import ResultStatus
+from generator.report import Report, Status, build_report
+from generator.results import Results, ResultStatus
 from generator.snapshot.manifest import MANIFEST
 from generator.snapshot.store import SNAPSHOT_NAME, SNAPSHOTS, Snapshot, load_snapshot
 
@@ -197,7 +197,10 @@ def build_coverage(
     latest: Snapshot | None,
     keys: Sequence[bytes] = (),
     today: dt.date | None = None,
+    judged: tuple[Results, Report] | None = None,
 ) -> Coverage | None:
+    """JUDGED, when given, is the latest snapshot's results and report, already built by the
+    caller: the latest is not judged twice."""
     """The period's evidence, or None without a snapshot."""
     from generator.pipeline import evaluate
 
@@ -225,11 +228,14 @@ def build_coverage(
     verified: dict[tuple[str, str], list[tuple[Point, str]]] = {}
     titles: dict[tuple[str, str], str] = {}
     for point, snap in zip(points, snapshots, strict=True):
-        results = evaluate(library, snap, snap.created_at)
+        if snap is latest and judged is not None:
+            results, report = judged
+        else:
+            results = evaluate(library, snap, snap.created_at)
+            report = build_report(library, results, snap.created_at.date())
         for r in results.results:
             key = (r.practice, r.key, r.subject, r.environment)
             seen.setdefault(key, []).append((point, r.status.value))
-        report = build_report(library, results, snap.created_at.date())
         for fw in report.frameworks:
             for c in fw.controls:
                 verified.setdefault((fw.id, c.id), []).append((point, c.status.value))

@@ -147,6 +147,34 @@ def judgement_time(root: Path, snapshot: Snapshot | None) -> dt.datetime:
     return when if when is not None else dt.datetime.now(dt.UTC)
 
 
+@dataclass(frozen=True)
+class Evaluated:
+    """One instance loaded, its snapshot verified and judged: what every output starts from."""
+
+    library: Library
+    snapshot: Snapshot | None
+    keys: tuple[bytes, ...]
+    results: Results
+    report: Report
+
+
+def evaluate_instance(
+    root: Path,
+    *,
+    docs_dir: Path | None = None,
+    snapshot: Path | None = None,
+    now: dt.datetime | None = None,
+    public_keys: Sequence[Path] = (),
+) -> Evaluated:
+    library = load_library(root, docs_dir)
+    keys = trusted(library, public_keys)
+    snap = find_snapshot(root, snapshot, keys)
+    if now is None:
+        now = judgement_time(root, snap)
+    results = evaluate(library, snap, now)
+    return Evaluated(library, snap, keys, results, build_report(library, results, now.date()))
+
+
 def _run(
     root: Path,
     *,
@@ -155,13 +183,10 @@ def _run(
     now: dt.datetime | None,
     public_keys: Sequence[Path],
 ) -> tuple[Library, Snapshot | None, tuple[bytes, ...], Report]:
-    library = load_library(root, docs_dir)
-    keys = trusted(library, public_keys)
-    snap = find_snapshot(root, snapshot, keys)
-    if now is None:
-        now = judgement_time(root, snap)
-    results = evaluate(library, snap, now)
-    return library, snap, keys, build_report(library, results, now.date())
+    e = evaluate_instance(
+        root, docs_dir=docs_dir, snapshot=snapshot, now=now, public_keys=public_keys
+    )
+    return e.library, e.snapshot, e.keys, e.report
 
 
 def run_report(

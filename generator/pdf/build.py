@@ -21,7 +21,8 @@ from generator.gitinfo import git_output, last_commit_time
 from generator.output import write_atomic
 from generator.pdf.html import render_html, stylesheets
 from generator.pdf.model import PackDocument, build_document
-from generator.pipeline import run_register, trusted
+from generator.pipeline import evaluate_instance
+from generator.register import build_register
 from generator.release_changes import release_changes
 from generator.snapshot.store import Snapshot, latest_snapshot
 
@@ -85,11 +86,13 @@ def prepare(
     `sign_key` (an Ed25519 private key) the pack is signed (pack.sig)."""
     snap_path = snapshot if snapshot is not None else latest_snapshot(root)
     # Statuses are judged when the instance was last changed, not when evidence was taken.
-    library, snap, report, register = run_register(
-        root, docs_dir=docs_dir, snapshot=snap_path, public_keys=public_keys
-    )
+    judged = evaluate_instance(root, docs_dir=docs_dir, snapshot=snap_path, public_keys=public_keys)
+    library, snap, report = judged.library, judged.snapshot, judged.report
+    register = build_register(library, report, snap, judged.keys)
     when, source = document_time(root, snap)
-    coverage = build_coverage(library, snap, trusted(library, public_keys), report.as_of)
+    coverage = build_coverage(
+        library, snap, judged.keys, report.as_of, (judged.results, judged.report)
+    )
     changes = release_changes(root, library, report, changes_since)
     doc = build_document(
         library,
