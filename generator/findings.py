@@ -53,6 +53,10 @@ class FindingKind(StrEnum):
 
 WARNINGS = {
     FindingKind.group_tag,
+    # A tag no grammar reads is the site's own (`kubernetes`, `backup`); a misspelt control tag
+    # looks the same, so it is reported, but it cannot make a control pass: the control it
+    # meant stays unmapped.
+    FindingKind.unknown_tag,
     FindingKind.expired_attestation,
     FindingKind.excluded_evidence,
     FindingKind.undocumented_decision,

@@ -428,7 +428,11 @@ def gate_findings(
                 add(
                     Finding(
                         kind=FindingKind.unknown_tag,
-                        message=f"tag {tag.text!r} names no control of any known framework",
+                        message=(
+                            f"tag {tag.text!r} names no control of any known framework; kept "
+                            "as the site's own tag (if it was meant to name a control, check "
+                            "its spelling or add its catalog to the scope)"
+                        ),
                         **where,
                     )
                 )

@@ -77,6 +77,9 @@ def test_tags_unknown_tag_and_unknown_control(instance: Instance) -> None:
         ("unknown-control", 3, "demo-iso:A.9"),
         ("unknown-tag", 4, None),
     ]  # the folded tag on line 5 resolves to A.1
+    # A tag no grammar reads is the site's own: reported, never failing the gate.
+    (own,) = [f for f in doc["findings"] if f["kind"] == "unknown-tag"]
+    assert own["severity"] == "warning" and "kept as the site's own tag" in own["message"]
 
 
 def test_group_tag_is_a_warning_not_a_failure(instance: Instance) -> None:
@@ -163,7 +166,7 @@ def test_junit_lists_one_case_per_control(instance: Instance) -> None:
 
 
 def test_sarif_locates_results(instance: Instance, tmp_path) -> None:
-    instance.write("docs/bad.md", "---\ntags:\n  - Not a control\n---\n")
+    instance.write("docs/bad.md", "---\ntags:\n  - DEMO A.9 Not a control\n---\n")
     out = tmp_path / "out.sarif"
     proc = run_evidoc("check", "--root", instance.root, "--format", "sarif", "--output", out)
     assert proc.returncode == 1 and proc.stdout == ""
@@ -171,20 +174,20 @@ def test_sarif_locates_results(instance: Instance, tmp_path) -> None:
     assert sarif["version"] == "2.1.0"
     (res,) = sarif["runs"][0]["results"]
     loc = res["locations"][0]["physicalLocation"]
-    assert res["ruleId"] == "unknown-tag" and res["level"] == "error"
+    assert res["ruleId"] == "unknown-control" and res["level"] == "error"
     assert loc["artifactLocation"]["uri"] == "docs/bad.md"
     assert loc["region"]["startLine"] == 3
     rule_ids = [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]]
-    assert rule_ids[res["ruleIndex"]] == "unknown-tag"
+    assert rule_ids[res["ruleIndex"]] == "unknown-control"
 
 
 def test_github_annotations(instance: Instance) -> None:
-    instance.write("docs/bad.md", "---\ntags:\n  - 'Not, a: control'\n---\n")
+    instance.write("docs/bad.md", "---\ntags:\n  - 'DEMO A.9, not: a control'\n---\n")
     proc = run_evidoc("check", "--root", instance.root, "--format", "github")
     assert proc.returncode == 1
     first = proc.stdout.splitlines()[0]
-    assert first.startswith("::error file=docs/bad.md,line=3,col=5,title=evidoc unknown-tag::")
-    assert "'Not, a: control'" in first  # message text is not property-escaped
+    assert first.startswith("::error file=docs/bad.md,line=3,col=5,title=evidoc unknown-control::")
+    assert "'DEMO A.9, not: a control'" in first  # message text is not property-escaped
     assert proc.stdout.splitlines()[-1].startswith("::notice title=evidoc::")
 
 

@@ -4,6 +4,7 @@ to as equivalent or subset, in statuses, page lists and the gate; `intersects` o
 from __future__ import annotations
 
 import json
+import re
 
 from tests.conftest import Instance, run_evidoc
 
@@ -59,3 +60,9 @@ def test_a_crosswalked_tag_documents_the_equivalent_control(instance: Instance) 
     assert proc.returncode == 0, proc.stderr
     page = next((instance.root / "site").rglob("demo-iso/index.html")).read_text("utf-8")
     assert "(via crosswalk from old-iso&#58;X.1)" in page  # the colon is escaped as text
+    # The chips follow the crosswalk the same way: X.1 leads to A.2 (equivalent) and keeps its
+    # own text; X.2 only intersects A.3, so it stays a tag of the site's own (no chip).
+    tagged = (instance.root / "site/environments/index.html").read_text("utf-8")
+    chips = re.findall(r'<a class="md-tag evidoc-chip[^"]*" href="([^"]*)"[^>]*>([^<]*)<', tagged)
+    assert chips == [("../compliance/frameworks/demo-iso/#ctl-a-2", "OLD X.1 Review ")]
+    assert 'title="old-iso&#58;X.1, equivalent to demo-iso&#58;A.2&#58; documented"' in tagged

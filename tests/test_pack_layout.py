@@ -353,3 +353,30 @@ def test_untagged_packs_on_request(tmp_path: Path) -> None:
     text = pdf_text(pdf)
     at = text.index("git/shop-gitops/branch · embedded as items/git/shop-gitops/branch.json\n")
     assert text[at:].split("\n")[1].startswith("SHA-256 e45b2ba6c00515e3")
+
+
+def site_text(page: Path) -> str:
+    import html as htmllib
+
+    raw = page.read_text(encoding="utf-8")
+    body = raw[raw.find("<article") : raw.find("</article>")]
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def test_the_site_shows_the_period_and_the_soa_record(
+    history: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, _ = history
+    out = tmp_path / "site"
+    proc = run_evidoc("build", "--root", root, "--site-dir", out, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    cov = site_text(out / "compliance" / "coverage" / "index.html")
+    assert "3 snapshots in the audit period 2026-01-01 – 2026-12-31" in cov
+    assert "not reported → fail in 20260901T080000Z" in cov
+    assert "Changes since the previous release" in cov
+    soa = site_text(next((out / "compliance" / "soa").glob("*/index.html")))
+    assert "Version 3 , approved by CISO, Example Health AB" in soa or (
+        "Version 3, approved by CISO, Example Health AB" in soa
+    )
+    assert "Why ISO/IEC 27001:2022 Annex A applies: The certified ISMS" in soa
+    assert "Risk RR-2026-07 (production patient data copied into test)" in soa

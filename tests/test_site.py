@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
+import jinja2
 import pytest
 
 from generator.checks.registry import CHECKS
 from generator.pipeline import run_report
 from generator.report import Status
+from generator.site import config, jinja_cache
 from generator.site.anchors import slug
-from generator.site.build import build_site
+from generator.site.build import build_site, link_instance
 from generator.site.render import md_block, md_escape
 from generator.snapshot.store import latest_snapshot, load_snapshot
 from tests.conftest import REPO, Instance, run_evidoc
@@ -91,9 +94,15 @@ def test_shipped_links_and_anchors_all_resolve(shipped: Path) -> None:
 def test_shipped_chips_link_to_controls_and_back(shipped: Path) -> None:
     page = parse(shipped / "how-many-environments" / "index.html")
     assert "../compliance/frameworks/iso27001-2022/#ctl-8-31" in page.links
-    # A 2013 tag is not in scope; the chip follows the crosswalk to 8.31.
+    # A 2013 tag is not in scope; the chip follows the crosswalk to 8.31 and keeps the page's
+    # own tag text, with the control's status.
     html = (shipped / "how-many-environments" / "index.html").read_text(encoding="utf-8")
-    assert ">ISO 27001 A.12.1.4</a>" in html
+    assert (
+        ">ISO 27001 A.12.1.4 Separation of Development, Testing &#38; Operational Environments "
+        '<span class="evidoc-chip-status">'
+    ) in html
+    # The shipped site has no tags plugin of its own: Material's tag row stays off, as there.
+    assert 'class="md-tags"' not in html and 'class="md-tags evidoc-tags"' in html
     framework = (shipped / "compliance/frameworks/iso27001-2022/index.html").read_text("utf-8")
     section = framework[framework.index('id="ctl-8-31"') :][:4000]
     assert 'href="../../../how-many-environments/"' in section
@@ -151,23 +160,179 @@ def test_user_text_is_escaped_everywhere(instance: Instance) -> None:
     assert broken_links(site) == []
 
 
-def test_unknown_tag_fails_the_build_naming_the_page_and_keeps_the_old_site(
+def test_a_tag_naming_a_missing_control_fails_the_build_and_keeps_the_old_site(
     instance: Instance,
 ) -> None:
     code, err, site = build(instance)
     assert code == 0, err
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
     instance.write(
-        "docs/bad.md", "---\ntags:\n  - DEMO A.1 Separate\n  - Not a control\n---\n# Bad\n"
+        "docs/bad.md", "---\ntags:\n  - DEMO A.1 Separate\n  - DEMO A.9 Missing\n---\n# Bad\n"
     )
     code, err, _ = build(instance)
     assert code == 1
-    assert "docs/bad.md:4:5: unknown tag 'Not a control'" in err
+    assert (
+        "docs/bad.md:4:5: unknown tag 'DEMO A.9 Missing': it names control 'A.9' of demo-iso, "
+        "which has no such control"
+    ) in err
     assert "Error reading tags of page 'bad.md'" in err  # Material's allow-list said so too
-    assert "Tags not in allow list: Not a control" in err
+    assert "Tags not in allow list: DEMO A.9 Missing" in err
     after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert after == before
     assert not [p for p in site.parent.iterdir() if ".staging-" in p.name]
+
+
+OTHER_CATALOG = """\
+id: other-iso
+title: Another catalog
+version: "1"
+publisher: Example
+tags:
+  - pattern: '^OTHER (?P<id>O\\.\\d+)\\b'
+controls:
+  - {id: "O.1", title: Something else}
+"""
+
+TOPIC_PAGE = """\
+---
+tags:
+  - networking
+  - OTHER O.1 Something else
+  - DEMO A.2   Review every change
+---
+# Network policies
+
+Default deny.
+"""
+
+
+def chips_and_row(page: Path) -> tuple[list[str], list[str]]:
+    """(evidoc's chip labels with their status, the texts of Material's own tag row)."""
+    html = page.read_text("utf-8")
+    chips = re.findall(r'class="md-tag evidoc-chip[^"]*"[^>]*>([^<]*)<span[^>]*>([^<]*)<', html)
+    row = ""
+    if '<nav class="md-tags" >' in html:
+        row = html[html.index('<nav class="md-tags" >') :]
+        row = row[: row.index("</nav>")]
+    return [f"{a.strip()} | {b}" for a, b in chips], re.findall(r'class="md-tag">([^<]*)<', row)
+
+
+def test_topic_and_out_of_scope_tags_stay_the_sites_own(instance: Instance) -> None:
+    # other-iso is loaded (a practice names it) but not in scope; "networking" is a topic.
+    instance.write("controls/frameworks/other-iso.yaml", OTHER_CATALOG)
+    practice = (instance.root / "controls/practices/environment-separation.yaml").read_text()
+    instance.write(
+        "controls/practices/environment-separation.yaml",
+        practice.replace(
+            "satisfies:\n",
+            "satisfies:\n  - control: other-iso:O.1\n    relationship: intersects\n",
+        ),
+    )
+    instance.write("docs/network.md", TOPIC_PAGE)
+    code, err, site = build(instance)
+    assert code == 0, err
+    chips, row = chips_and_row(site / "network" / "index.html")
+    # One chip, for the in-scope control, with the tag's own text; no tag row (the site has no
+    # tags plugin of its own) and no chip for the others.
+    assert chips == ["DEMO A.2 Review every change | documented"]
+    assert row == []
+
+    # A site with Material's tags plugin keeps its tag row: every tag, as the site shows it.
+    instance.write(
+        "mkdocs.yml",
+        "site_name: Demo\ntheme: {name: material}\nplugins:\n  - search\n  - tags\n",
+    )
+    code, err, site = build(instance)
+    assert code == 0, err
+    chips, row = chips_and_row(site / "network" / "index.html")
+    assert chips == ["DEMO A.2 Review every change | documented"]
+    assert sorted(row) == [
+        "DEMO A.2   Review every change",
+        "OTHER O.1 Something else",
+        "networking",
+    ]
+    assert broken_links(site) == []
+
+
+def test_the_sites_own_tags_allow_list_is_kept() -> None:
+    plugins: list = ["search", {"material/tags": {"tags_allowed": ["networking"]}}]
+    out = config._tags_plugin(plugins, ["DEMO A.1"], ["networking", "typo"])
+    assert out == ["search", {"material/tags": {"tags_allowed": ["DEMO A.1", "networking"]}}]
+    out = config._tags_plugin(["tags"], ["DEMO A.1"], ["networking"])
+    assert out == [{"tags": {"tags_allowed": ["DEMO A.1", "networking"]}}]
+    (added,) = config._tags_plugin([], [], [])
+    assert added == {
+        "tags": {
+            "tags": False,
+            "listings": False,
+            "export": False,
+            "tags_allowed": [config._NO_TAG],
+        }
+    }
+
+
+def test_the_build_directory_mirrors_the_instance_root(tmp_path: Path) -> None:
+    root, work = tmp_path / "root", tmp_path / "work"
+    for name in ("docs", "includes", ".git", "site"):
+        (root / name).mkdir(parents=True)
+    (root / "README.md").write_text("readme")
+    (root / "mkdocs.yml").write_text("site_name: x")
+    (work / ".tmp").mkdir(parents=True)
+    link_instance(root, work, work / "site")
+    assert sorted(p.name for p in work.iterdir()) == [".tmp", "README.md", "includes"]
+    assert (work / "README.md").resolve() == (root / "README.md").resolve()
+
+
+def test_compiled_templates_serve_only_the_same_source_and_environment(tmp_path: Path) -> None:
+    (tmp_path / "page.html").write_text("{{ title | upper }}{% include 'part.html' %}")
+    (tmp_path / "part.html").write_text("!")
+    store = tmp_path / "cache"
+    store.mkdir()
+    compiled: list[str] = []
+
+    def env(cache: jinja_cache.TemplateCache) -> jinja2.Environment:
+        made = jinja2.Environment(loader=jinja2.FileSystemLoader(str(tmp_path)))
+        made.bytecode_cache = cache
+        compile_ = made.compile
+
+        def counted(source: str, name: str | None = None, *args: object, **kw: object) -> object:
+            compiled.append(str(name))
+            return compile_(source, name, *args, **kw)  # type: ignore[arg-type]
+
+        made.compile = counted  # type: ignore[method-assign]
+        return made
+
+    first = jinja_cache.TemplateCache(store)
+    assert first.compile_ahead(env(first), "page.html") == ["part.html"]
+    assert first.compile_ahead(env(first), "part.html") == []
+    assert compiled == ["page.html", "part.html"]
+    assert env(first).get_template("page.html").render(title="a") == "A!"
+    # Another run: loaded from disk, not compiled.
+    later = jinja_cache.TemplateCache(store)
+    assert env(later).get_template("page.html").render(title="a") == "A!"
+    assert compiled == ["page.html", "part.html"]
+    # A filter that is passed the context is compiled for differently: another environment.
+    other = env(jinja_cache.TemplateCache(store))
+    other.filters["upper"] = jinja2.pass_context(lambda ctx, value: value.upper())
+    assert other.get_template("page.html").render(title="a") == "A!"
+    assert compiled[2:] == ["page.html", "part.html"]
+    # Another source, and damaged files: compiled afresh.
+    (tmp_path / "part.html").write_text("?")
+    for path in store.iterdir():
+        path.write_bytes(b"not a template")
+    del compiled[:]
+    assert env(jinja_cache.TemplateCache(store)).get_template("page.html").render(title="a") == "A?"
+    assert compiled == ["page.html", "part.html"]
+
+
+def test_the_template_cache_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert jinja_cache.cache_dir() == tmp_path / "evidoc" / "jinja"
+    assert (tmp_path / "evidoc" / "jinja").stat().st_mode & 0o777 == 0o700
+    (tmp_path / "evidoc" / "jinja").chmod(0o777)
+    assert jinja_cache.cache_dir() is None  # others could write code there
+    monkeypatch.setenv("EVIDOC_JINJA_CACHE", "off")
+    assert jinja_cache.cache_dir() is None
 
 
 def test_anchors_come_from_ids_not_titles(instance: Instance) -> None:

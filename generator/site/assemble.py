@@ -13,16 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from generator import resources
+from generator.coverage import build_coverage
 from generator.docs_pages import DocPage, refuse_outside
 from generator.errors import InputError
 from generator.loader import load_library
 from generator.pipeline import evaluate, find_snapshot, judgement_time, trusted
 from generator.register import build_register
+from generator.release_changes import release_changes
 from generator.report import build_report
 from generator.site import config
 from generator.site.changes import compute_changes
 from generator.site.model import GENERATED, Layout, Site
 from generator.site.pages import (
+    coverage,
     dashboard,
     environment,
     framework,
@@ -33,7 +36,7 @@ from generator.site.pages import (
 )
 from generator.snapshot.manifest import MANIFEST, SIGNATURE
 from generator.snapshot.store import Snapshot
-from generator.tags import TagKind
+from generator.tags import TagKind, TagMatch
 
 CSS = f"{GENERATED}/evidoc.css"
 
@@ -48,8 +51,12 @@ class Assembly:
     copies: dict[str, Path] = field(default_factory=dict)  # docs path -> file to copy
     docs_nav: list[Any] = field(default_factory=list)
     compliance_nav: list[Any] = field(default_factory=list)
-    allowed_tags: list[str] = field(default_factory=list)
-    unknown_tags: list[tuple[DocPage, str, int, int]] = field(default_factory=list)
+    # Tags of the hand-written pages: those that name a control or group (chips where in scope),
+    # the site's own (topics, frameworks evidoc has no catalog for), and tags that name a control
+    # its catalog does not have (refused by the tags allow-list, so the build fails on them).
+    control_tags: list[str] = field(default_factory=list)
+    site_tags: list[str] = field(default_factory=list)
+    unknown_tags: list[tuple[DocPage, TagMatch, str, int, int]] = field(default_factory=list)
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -71,7 +78,8 @@ class Assembly:
             site_dir=site_dir,
             docs_nav=self.docs_nav,
             compliance_nav=self.compliance_nav,
-            allowed_tags=self.allowed_tags,
+            control_tags=self.control_tags,
+            site_tags=self.site_tags,
             footer=str(self.site.provenance),
             extra_css=[CSS],
             version_provider=version_provider,
@@ -107,7 +115,16 @@ def assemble(
     has_index = (docs / "index.md").is_file()
     layout = Layout() if has_index else Layout(dashboard="index.md")
     site = Site(
-        library, report, results, snap, changes, layout, pack=pack is not None, register=register
+        library,
+        report,
+        results,
+        snap,
+        changes,
+        layout,
+        pack=pack is not None,
+        register=register,
+        coverage=build_coverage(library, snap, keys, report.as_of, (results, report)),
+        release=release_changes(root, library, report),
     )
     asm = Assembly(root=root, site=site)
 
@@ -123,15 +140,19 @@ def assemble(
 def _hand_written(asm: Assembly, docs: Path) -> None:
     site = asm.site
     pages = {p.path: p for p in site.library.pages}
-    allowed: set[str] = set()
+    controls: set[str] = set()
+    own: set[str] = set()
     for page in site.library.pages:
         for tag in page.tags:
             match = site.resolver.resolve(tag.text)
-            if match is not None and match.kind is not TagKind.unknown_control:
-                allowed.add(tag.text)
+            if match is None:
+                own.add(tag.text)
+            elif match.kind is TagKind.unknown_control:
+                asm.unknown_tags.append((page, match, tag.text, tag.line, tag.column))
             else:
-                asm.unknown_tags.append((page, tag.text, tag.line, tag.column))
-    asm.allowed_tags = sorted(allowed)
+                controls.add(tag.text)
+    asm.control_tags = sorted(controls)
+    asm.site_tags = sorted(own)
     if not docs.is_dir():
         return
     for dirpath, dirnames, filenames in os.walk(docs):
@@ -200,6 +221,7 @@ def _generated(asm: Assembly) -> None:
     ]
     environments = [put(item) for item in environment.render_all(site)]
     findings = put(register.render(site))
+    over_time = put(coverage.render(site))
 
     section: list[Any] = []
     if layout.dashboard != "index.md":
@@ -209,6 +231,7 @@ def _generated(asm: Assembly) -> None:
     if soas:
         section.append({"Statement of Applicability": soas})
     section.append({"Findings register": findings})
+    section.append({"Evidence over the audit period": over_time})
     section.append({"Practices": [layout.practices, *practices]})
     section.append({"Environments": environments})
     asm.compliance_nav = [{"Compliance": section}]
@@ -233,6 +256,10 @@ def _evidence(asm: Assembly) -> None:
         asm.site.evidence_files[item.id] = path
 
 
+# Below this many files, threads cost more than they save.
+_THREADED_WRITE = 1000
+
+
 def write(asm: Assembly, docs_dir: Path) -> None:
     """Write the whole tree into an empty docs directory. Creating thousands of small files can
     be bound by the file system rather than the CPU, so a few threads do it."""
@@ -251,6 +278,12 @@ def write(asm: Assembly, docs_dir: Path) -> None:
         except OSError:
             shutil.copyfile(src, docs_dir / rel)
 
+    if len(asm.files) + len(asm.copies) < _THREADED_WRITE:
+        for item in asm.files.items():
+            put(item)
+        for pair in asm.copies.items():
+            link(pair)
+        return
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(put, asm.files.items()))
         list(pool.map(link, asm.copies.items()))

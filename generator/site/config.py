@@ -1,7 +1,7 @@
 """The build's mkdocs.yml, derived from the instance's own mkdocs.yml (the user's base config:
 site name, theme, palette, Markdown extensions). The derived file adds the nav, the search and
-tags plugins (the tags allow-list comes from the catalogs), strict link and anchor checks, the
-mike version provider and a footer naming the snapshot."""
+tags plugins (a tags allow-list that refuses a tag naming a control its catalog lacks), strict
+link and anchor checks, the mike version provider and a footer naming the snapshot."""
 
 from __future__ import annotations
 
@@ -96,6 +96,41 @@ def _set_plugin(plugins: list[Any], name: str, options: dict[str, Any]) -> list[
     if not found:
         out.append({name: options} if options else name)
     return out
+
+
+TAGS_PLUGINS = ("tags", "material/tags")
+
+
+# An allow-list with one entry no page uses: Material checks tags only against a non-empty list.
+_NO_TAG = "evidoc: no tag"
+
+
+def _tags_plugin(plugins: list[Any], control_tags: list[str], site_tags: list[str]) -> list[Any]:
+    """Material's tags plugin with an allow-list. A site that has the plugin keeps its options,
+    its tag row and its listings: the allow-list is its own (if it has one) plus every tag that
+    names a control, else every tag of its pages but those naming a control its catalog does
+    not have. A site without it gets the plugin for the allow-list only: no tag row, no
+    listings, no tags.json, as in its own build."""
+    for i, p in enumerate(plugins):
+        name = p if isinstance(p, str) else next(iter(p))
+        if name not in TAGS_PLUGINS:
+            continue
+        options = {} if isinstance(p, str) else dict(p[name] or {})
+        own = options.get("tags_allowed")
+        if isinstance(own, list) and own:
+            allowed = sorted({str(t) for t in own} | set(control_tags))
+        else:
+            allowed = sorted({*control_tags, *site_tags})
+        options["tags_allowed"] = allowed or [_NO_TAG]
+        return [*plugins[:i], {name: options}, *plugins[i + 1 :]]
+    allowed = sorted({*control_tags, *site_tags})
+    options = {
+        "tags": False,
+        "listings": False,
+        "export": False,
+        "tags_allowed": allowed or [_NO_TAG],
+    }
+    return [*plugins, {"tags": options}]
 
 
 def _extensions(exts: Any) -> list[Any]:
@@ -221,7 +256,8 @@ def derive(
     site_dir: Path,
     docs_nav: list[Any],
     compliance_nav: list[Any],
-    allowed_tags: list[str],
+    control_tags: list[str],
+    site_tags: list[str],
     footer: str,
     extra_css: list[str],
     version_provider: bool,
@@ -252,8 +288,7 @@ def derive(
     plugins = list(plugins if plugins is not None else [])
     if "search" not in _plugin_names(plugins):
         plugins = _set_plugin(plugins, "search", {})
-    plugins = _set_plugin(plugins, "tags", {"tags_allowed": allowed_tags, "listings": False})
-    cfg["plugins"] = plugins
+    cfg["plugins"] = _tags_plugin(plugins, control_tags, site_tags)
 
     cfg["markdown_extensions"] = _extensions(cfg.get("markdown_extensions"))
     # Strict builds then fail on a link to a missing page or anchor.

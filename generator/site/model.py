@@ -11,17 +11,19 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
+from generator.coverage import Coverage
 from generator.documents import check_document
 from generator.library import Library
-from generator.models import Attestation
+from generator.models import Attestation, Relationship
 from generator.register import RegisterRow
+from generator.release_changes import ReleaseChanges
 from generator.report import ControlReport, FrameworkReport, Report, Status
 from generator.results import Results
 from generator.site.anchors import control_anchors
 from generator.site.changes import Changes
 from generator.snapshot.manifest import ManifestItem
 from generator.snapshot.store import Snapshot
-from generator.tags import TagKind, TagResolver, normalise
+from generator.tags import TagKind, TagResolver
 
 GENERATED = "compliance"  # the docs folder the generated pages live in
 _PLAIN = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -49,6 +51,7 @@ class Layout:
 
     environments = f"{GENERATED}/environments/index.md"
     register = f"{GENERATED}/register.md"
+    coverage = f"{GENERATED}/coverage.md"
 
     @staticmethod
     def environment(name: str) -> str:
@@ -93,24 +96,26 @@ def _relative(start: str, target: str) -> str:
 
 @dataclass(frozen=True)
 class Chip:
-    """A tag of a hand-written page, linked to the control (or group) it names."""
+    """A tag of a hand-written page that names a control (or group) of an in-scope framework,
+    directly or through a crosswalk; it links to that control's anchor."""
 
-    text: str  # the tag as written (shown on hover)
-    label: str  # short: up to the control id, e.g. "ISO 27001:2022 8.31"
-    target: str | None  # docs-relative framework page
-    anchor: str | None
-    status: Status | None
-    note: str
+    text: str  # the tag as the page writes it (whitespace collapsed): the chip's label
+    target: str  # docs-relative framework page
+    anchor: str
+    status: Status | None  # None for a group
+    note: str  # how the tag leads to the control, for the chip's tooltip
 
 
-def short_label(tag: str, cid: str, limit: int = 36) -> str:
-    """The tag up to the control id ("ISO 27001:2022 8.31 Separation ..." -> "ISO 27001:2022
-    8.31"), else the tag's first word and the id ("NIS2 21(2)(e)")."""
-    text = normalise(tag)[0]
-    at = text.find(cid)
-    if at >= 0 and at + len(cid) <= limit:
-        return text[: at + len(cid)]
-    return f"{text.split(' ', 1)[0]} {cid}"
+# What a page tagged with a control describes through a crosswalk, as the report counts it
+# (generator/report.py): the other side of an equivalent mapping, or the control a subset maps
+# into. From the tagged control's side the relationship is then equivalent or subset.
+_DESCRIBES = {
+    (Relationship.equivalent, "source"): Relationship.equivalent,
+    (Relationship.equivalent, "target"): Relationship.equivalent,
+    (Relationship.subset, "source"): Relationship.subset,
+    (Relationship.superset, "target"): Relationship.subset,
+}
+_PREFERENCE = (Relationship.equivalent, Relationship.subset)
 
 
 @dataclass
@@ -124,6 +129,8 @@ class Site:
     pack: bool = False  # an audit pack PDF is published with the site
     evidence_files: dict[str, str] = field(default_factory=dict)  # item id -> docs path
     register: list[RegisterRow] = field(default_factory=list)  # the findings register
+    coverage: Coverage | None = None  # the evidence of every snapshot in the audit period
+    release: ReleaseChanges | None = None  # the changes since the previous release
 
     # --- lookups -------------------------------------------------------------------------
 
@@ -133,8 +140,14 @@ class Site:
 
     @cached_property
     def soa_frameworks(self) -> list[str]:
-        """In-scope ISO/IEC 27001 catalogs: each gets a Statement of Applicability."""
-        return [fw.id for fw in self.report.frameworks if fw.id.startswith("iso27001")]
+        """In-scope catalogs that require a Statement of Applicability (ISO/IEC 27001's Annex
+        A): each gets one."""
+        return [
+            fw.id
+            for fw in self.report.frameworks
+            if fw.id in self.library.frameworks
+            and self.library.frameworks[fw.id].model.soa_required
+        ]
 
     @cached_property
     def controls(self) -> dict[str, ControlReport]:
@@ -166,17 +179,21 @@ class Site:
         return {i.id: i for i in self.snapshot.manifest.items}
 
     @cached_property
-    def crosswalk(self) -> dict[str, list[tuple[str, str]]]:
-        """Control ref -> [(in-scope control ref, relationship)] reachable through a crosswalk."""
-        out: dict[str, list[tuple[str, str]]] = {}
+    def crosswalk(self) -> dict[str, list[tuple[str, Relationship]]]:
+        """Control ref -> [(in-scope control ref a page tagged with it describes, how the tagged
+        control relates to it)], equivalents first."""
+        out: dict[str, set[tuple[str, Relationship]]] = {}
         for loaded in self.library.crosswalks.values():
             cw = loaded.model
             for m in cw.mappings:
                 a, b = f"{cw.source}:{m.source}", f"{cw.target}:{m.target}"
-                out.setdefault(a, []).append((b, m.relationship.value))
-                out.setdefault(b, []).append((a, m.relationship.value))
+                for tagged, side, described in ((a, "source", b), (b, "target", a)):
+                    how = _DESCRIBES.get((m.relationship, side))
+                    if how is not None and described in self.controls:
+                        out.setdefault(tagged, set()).add((described, how))
         return {
-            ref: sorted(t for t in targets if t[0] in self.controls) for ref, targets in out.items()
+            ref: sorted(found, key=lambda t: (_PREFERENCE.index(t[1]), t[0]))
+            for ref, found in out.items()
         }
 
     def document(self, attestation: Attestation) -> str | None:
@@ -233,33 +250,31 @@ class Site:
         return TagResolver(self.library)
 
     def chips(self, page_tags: list[str]) -> list[Chip]:
+        """The page's tags that name a control (or group) of an in-scope framework, directly or
+        through a crosswalk, in the page's order. Every other tag (a topic such as
+        "networking", a framework outside the scope) is the site's own: no chip."""
         out = []
-        for text in page_tags:
-            match = self.resolver.resolve(text)
+        for tag in page_tags:
+            match = self.resolver.resolve(tag)
             if match is None or match.kind is TagKind.unknown_control:
-                continue  # not on the allow-list: the site build fails on it
-            label = short_label(text, match.id)
-            text = " ".join(text.split())
+                continue
+            text = " ".join(tag.split())
             if match.kind is TagKind.group:
-                target = self.layout.framework(match.framework)
                 if match.framework in self.frameworks:
+                    target = self.layout.framework(match.framework)
                     anchor = self.group_anchor(match.framework, match.id)
-                    out.append(Chip(text, label, target, anchor, None, f"{match.ref} (a group)"))
-                else:
-                    out.append(Chip(text, label, None, None, None, f"{match.ref}: not in scope"))
+                    out.append(Chip(text, target, anchor, None, f"{match.ref}, a group"))
                 continue
             ref, note = match.ref, match.ref
             if ref not in self.controls:
-                via = self.crosswalk.get(ref, [])
+                via = self.crosswalk.get(ref)
                 if not via:
-                    out.append(Chip(text, label, None, None, None, f"{ref}: not in scope"))
                     continue
-                ref, relationship = via[0]
-                note = f"{match.ref}: {relationship} to {ref}"
+                ref, how = via[0]
+                relation = "equivalent to" if how is Relationship.equivalent else "a subset of"
+                note = f"{match.ref}, {relation} {ref}"
             control = self.controls[ref]
             anchor = self.control_anchor(control.framework, control.id)
             target = self.layout.framework(control.framework)
-            out.append(
-                Chip(text, label, target, anchor, control.status, f"{note}: {control.status}")
-            )
+            out.append(Chip(text, target, anchor, control.status, f"{note}: {control.status}"))
         return out

@@ -17,6 +17,7 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from generator.resources import PackagedLoader
+from generator.site.jinja_cache import TemplateCache, cache_dir
 
 # Characters with a meaning in Markdown, HTML or a common extension (emoji ':x:', magic links
 # '@user', math '$', critic/mark '~=^+', attr_list '{}', tables '|') become numeric entities.
@@ -126,6 +127,7 @@ def heading(level: int, text: object, anchor: str) -> Markup:
 def markdown_env() -> Environment:
     env = Environment(
         loader=PackagedLoader("site"),
+        bytecode_cache=TemplateCache(cache_dir()),  # compiled once, kept between runs
         autoescape=False,  # Markdown, not HTML: _finalize escapes for both
         finalize=_finalize,
         undefined=StrictUndefined,

@@ -17,6 +17,7 @@ from generator import interrupt, scratch
 from generator.errors import InputError, InputErrors
 from generator.site import config
 from generator.site.assemble import assemble, sync
+from generator.site.build import link_instance
 
 WATCHED = ("docs", "controls", "evidence", "mkdocs.yml")
 
@@ -48,6 +49,7 @@ def refresh(root: Path, work: Path, snapshot: Path | None) -> int:
     """Re-assemble into `work`; returns the number of files changed."""
     docs, site = work / "docs", work / "site"
     asm = assemble(root, snapshot=snapshot)
+    link_instance(root, work, site)
     changed = sync(asm, docs)
     derived = asm.config(docs, site, version_provider=False)
     derived["strict"] = False  # while editing, a broken link is a warning, not a stopped preview

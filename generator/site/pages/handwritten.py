@@ -1,12 +1,14 @@
-"""Hand-written pages, copied into the build with a row of tag chips after the front matter:
-each chip links to the control's anchor on its framework page."""
+"""Hand-written pages, copied into the build with a row of tag chips after their H1 title: one
+chip per tag that names an in-scope control, labelled with the tag as the page writes it and the
+control's status, linking to the control's anchor on its framework page. The page's front matter
+is left as it is, so the site's own tag row (Material's tags plugin) shows every tag as before."""
 
 from __future__ import annotations
 
 import re
 
-from generator.site.model import Site, relative
-from generator.site.render import render_markdown
+from generator.site.model import Chip, Site, relative
+from generator.site.render import md_escape
 
 _CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 
@@ -25,14 +27,28 @@ def split_front_matter(text: str) -> tuple[str, str]:
     return text[:end], text[end:]
 
 
+def chip(rel: str, c: Chip) -> str:
+    """One chip: a Markdown link with Material's tag class; every piece of page text escaped."""
+    status = c.status.value if c.status is not None else "group"
+    url = relative(rel, c.target, c.anchor)
+    return (
+        f'[{md_escape(c.text)} <span class="evidoc-chip-status">{status}</span>]({url})'
+        f'{{ .md-tag .evidoc-chip .evidoc-chip--{status} title="{md_escape(c.note)}" }}'
+    )
+
+
+def chips_block(rel: str, chips: list[Chip]) -> str:
+    rows = "\n".join(chip(rel, c) for c in chips)
+    return (
+        f'<nav class="md-tags evidoc-tags" markdown="1" aria-label="Controls">\n{rows}\n</nav>\n\n'
+    )
+
+
 def with_chips(site: Site, rel: str, text: str, tags: list[str]) -> str:
     chips = site.chips(tags)
     if not chips:
         return text
-    links = [
-        (chip, relative(rel, chip.target, chip.anchor) if chip.target else None) for chip in chips
-    ]
-    block = render_markdown("chips.md.j2", chips=links)
+    block = chips_block(rel, chips)
     head, body = split_front_matter(text)
     title, rest = split_title(body)
     return f"{head}{title}\n{block}{rest}"
