@@ -320,11 +320,14 @@ def test_an_addressable_exclusion_needs_a_decision_and_an_alternative(instance: 
 
 
 def soa_instance(inst: Instance) -> Instance:
-    """The fixture renamed as an ISO/IEC 27001 catalog (which gets an SoA page), with levels
-    (required ones may not be excluded), an inherited control and an exclusion."""
+    """The fixture renamed as an ISO/IEC 27001 catalog that requires a Statement of
+    Applicability (so it gets an SoA page), with levels (required ones may not be excluded), an
+    inherited control and an exclusion."""
     fw = (inst.root / "controls/frameworks/demo-iso.yaml").read_text()
     fw = fw.replace("id: demo-iso", "id: iso27001-demo")
-    fw = fw.replace("tags:\n", "levels:\n  required: {exclusion: forbidden}\ntags:\n")
+    fw = fw.replace(
+        "tags:\n", "soa_required: true\nlevels:\n  required: {exclusion: forbidden}\ntags:\n"
+    )
     fw = fw.replace(
         "        title: Separate environments\n",
         "        title: Separate environments\n        level: required\n",

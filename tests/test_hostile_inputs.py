@@ -429,8 +429,9 @@ def test_sarif_carries_no_character_xml_forbids(instance: Instance) -> None:
 
 
 def test_a_control_character_in_a_file_name_keeps_reports_valid(instance: Instance) -> None:
-    """Paths are input too: a docs page named with a control character and an unknown tag."""
-    instance.write("docs/odd\x01\x1fname.md", page_with("Not a control"))
+    """Paths are input too: a docs page named with a control character and a tag naming a
+    control the catalog does not have."""
+    instance.write("docs/odd\x01\x1fname.md", page_with("DEMO A.9 Not a control"))
     junit = hostile("check", "--root", instance.root, "--format", "junit")
     assert junit.returncode == 1
     names = [c.get("name") for c in ET.fromstring(junit.stdout.encode()).iter("testcase")]

@@ -58,6 +58,29 @@ def test_screenshots_of_dashboard_and_framework_page(shipped: Path, tmp_path: Pa
 
 
 @needs_chromium
+def test_no_table_of_evidoc_is_wider_than_its_page(shipped: Path, tmp_path: Path) -> None:
+    """Long item ids, paths and digests wrap in their cells: a table wider than the content
+    column scrolls sideways and reads as cut off."""
+    wide = (
+        "return Array.from(document.querySelectorAll('.md-typeset__scrollwrap'))"
+        ".filter(e => e.scrollWidth > e.clientWidth + 2)"
+        ".map(e => [e.scrollWidth, e.clientWidth, e.innerText.slice(0, 60)])"
+    )
+    pages = [
+        "compliance/practices/change-management/",
+        "compliance/practices/environment-separation/",
+        "compliance/register/",
+        "compliance/coverage/",
+        "compliance/frameworks/hipaa-security/",
+    ]
+    with serve_static(shipped) as base, browser(tmp_path / "profile") as b:
+        for page in pages:
+            b.get(f"{base}/{page}")
+            b.wait("return document.readyState === 'complete'")
+            assert b.js(wide) == [], page
+
+
+@needs_chromium
 def test_search_finds_a_control_by_its_id(shipped: Path, tmp_path: Path) -> None:
     results = (
         "return Array.from(document.querySelectorAll('.md-search-result__item a'))"
