@@ -128,11 +128,25 @@ def _binding(providers: list[Provider]) -> bool | None:
     return False
 
 
+def _actions_approve(ctx: CheckContext, repo: Repository) -> tuple[bool | None, str]:
+    """Whether GitHub Actions may approve pull requests, and why it is not known."""
+    read = ctx.read(f"github/{repo.name}/repository")
+    if not read.usable or not isinstance(read.data, dict):
+        return None, "the repository item is not usable"
+    if "actions_can_approve_pull_requests" not in read.data:
+        return None, "it was not collected"
+    allowed = read.data.get("actions_can_approve_pull_requests")
+    if allowed is None:
+        return None, f"its setting could not be read ({read.data.get('actions_permissions')})"
+    return bool(allowed), ""
+
+
 def _github(ctx: CheckContext, repo: Repository, n: int) -> Verdict:
     ids = [f"github/{repo.name}/branch-protection", f"github/{repo.name}/rulesets"]
     reads = [ctx.read(i) for i in ids]
     if not any(r.usable for r in reads):
         return _from_unusable(ctx, repo, reads, ids)
+    actions, why_unknown = _actions_approve(ctx, repo)
     req = Requirements()
     if reads[0].usable:
         _classic(req, reads[0].data)
@@ -140,6 +154,7 @@ def _github(ctx: CheckContext, repo: Repository, n: int) -> Verdict:
         _rulesets(req, reads[1].data)
     problems: list[str] = []
     unknown: list[str] = []
+    ids = [*ids, f"github/{repo.name}/repository"]
     top = max((count for count, _ in req.approvals), default=None)
     strong = [p for count, p in req.approvals if count >= n]
     if not (reads[0].usable and reads[0].data.get("protected")) and not (
@@ -160,6 +175,14 @@ def _github(ctx: CheckContext, repo: Repository, n: int) -> Verdict:
             f"{', '.join(sorted(req.bypassers))} may merge without an approving review "
             "(bypass_pull_request_allowances)"
         )
+    if actions is True:
+        problems.append(
+            "GitHub Actions may approve pull requests, so a workflow can give the required "
+            "approval (Settings > Actions: allow GitHub Actions to create and approve pull "
+            "requests)"
+        )
+    elif actions is None:
+        unknown.append(f"whether GitHub Actions may approve pull requests: {why_unknown}")
     if not req.force:
         problems.append("force pushes are allowed")
     if not req.deletion:
@@ -207,8 +230,8 @@ def _github(ctx: CheckContext, repo: Repository, n: int) -> Verdict:
     reason = (
         f"{where}: pull requests need {top} approving review(s) ({n} expected) that a later "
         "push dismisses or that must follow the last push, nobody may bypass them, force "
-        f"pushes and deletion are blocked, and administrators are bound ({', '.join(providers)})"
-        + checks
+        f"pushes and deletion are blocked, administrators are bound ({', '.join(providers)}), "
+        "and GitHub Actions may not approve pull requests" + checks
     )
     return Verdict(ResultStatus.passed, reason, ids)
 

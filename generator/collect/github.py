@@ -46,7 +46,18 @@ MAX_COMMIT_LOOKUPS = 200  # mainline commits looked up one by one when no listed
 def _repository(client: ForgeClient, project: str) -> dict[str, Any]:
     repo = client.get_json(f"/repos/{project}")
     keys = ("full_name", "default_branch", "private", "visibility", "archived")
-    return {k: repo.get(k) for k in keys}
+    out: dict[str, Any] = {k: repo.get(k) for k in keys}
+    # Whether a workflow (GITHUB_TOKEN) may approve pull requests: if it may, a required review
+    # can be given by automation. Reading it needs the same access as branch protection.
+    response = client.get(f"/repos/{project}/actions/permissions/workflow")
+    if response.status_code == 200:
+        body = json_body(response)
+        allowed = body.get("can_approve_pull_request_reviews") if isinstance(body, dict) else None
+        out["actions_can_approve_pull_requests"] = allowed if isinstance(allowed, bool) else None
+    else:
+        out["actions_can_approve_pull_requests"] = None
+        out["actions_permissions"] = describe(response)
+    return out
 
 
 def _protection(client: ForgeClient, project: str, branch: str) -> dict[str, Any]:
@@ -624,7 +635,7 @@ def collect_github(
             writer,
             ids[0],
             lambda: _repository(client, project),
-            query=f"GET /repos/{project}",
+            query=f"GET /repos/{project}; GET /repos/{project}/actions/permissions/workflow",
             **kw,
         )
         record(

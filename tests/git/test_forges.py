@@ -146,6 +146,12 @@ def test_github(shop: GitRepo, tmp_path: Path, github: RecordedForge) -> None:
         ("bypass-allowance", FAIL, "team release, user dave may merge without an approving"),
         ("classic-forbidden-rulesets-suffice", PASS, "administrators are bound"),
         ("classic-forbidden-rulesets-bypass", ResultStatus.not_collected, "(403)"),
+        ("actions-approve", FAIL, "GitHub Actions may approve pull requests, so a workflow"),
+        (
+            "actions-unreadable",
+            ResultStatus.not_collected,
+            "cannot tell whether GitHub Actions may approve pull requests",
+        ),
     ],
 )
 def test_github_branch_protection_variants(
@@ -181,6 +187,13 @@ def test_github_branch_protection_variants(
             "teams": [{"slug": "release", "name": "Release"}],
             "apps": [],
         }
+    elif change == "actions-approve":
+        workflow = routes[f"GET {GH}/actions/permissions/workflow"]["body"]
+        workflow["can_approve_pull_request_reviews"] = True
+    elif change == "actions-unreadable":
+        routes[f"GET {GH}/actions/permissions/workflow"].update(
+            status=403, body={"message": "Resource not accessible by integration"}
+        )
     elif change.startswith("classic-forbidden"):
         protection.update(status=403, body={"message": "Resource not accessible by integration"})
         if change.endswith("suffice"):

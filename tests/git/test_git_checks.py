@@ -322,7 +322,10 @@ def gitops_snapshot(
         for kind, data in (
             ("branch-protection", PROTECTION),
             ("rulesets", {"branch": "main", "rules": [], "rulesets": []}),
-            ("repository", {"default_branch": "main"}),
+            (
+                "repository",
+                {"default_branch": "main", "actions_can_approve_pull_requests": False},
+            ),
         ):
             writer.add(
                 f"github/shop-gitops/{kind}",
