@@ -46,11 +46,18 @@ from generator.snapshot.signing import fingerprint, key_fingerprint, sign_statem
 
 # How the statuses read, in the order every summary shows them.
 STATUS_MEANING = {
-    Status.verified: "mapped by a practice whose automated checks all pass on fresh evidence",
-    Status.failing: "a check of a mapped practice fails",
-    Status.no_evidence: "checks exist but evidence is missing, stale or in error",
-    Status.documented: "mapped by a practice or a docs page with no automated check, or attested",
-    Status.excluded: "out of scope with a justification that has not expired",
+    Status.verified: (
+        "every check declared to prove it (proven_by) passes on fresh, intact evidence, and "
+        "that proof covers the whole control"
+    ),
+    Status.failing: "a check that proves it fails",
+    Status.no_evidence: (
+        "a check that proves it has no usable evidence: missing, stale, tampered or in error"
+    ),
+    Status.documented: (
+        "mapped, described or attested, or only partly proven: no check proves the whole control"
+    ),
+    Status.excluded: "not applicable, with a justification that has not expired",
     Status.unmapped: "in scope and neither mapped nor excluded: a gap",
 }
 SUMMARY_ORDER = [
