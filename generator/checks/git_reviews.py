@@ -387,9 +387,9 @@ def _rewrites(
     branch: dict[str, Any],
     ev: list[str],
     judge: Callable[[dict[str, Any]], tuple[str, str, str]] | None = None,
-) -> list[CheckResult]:
-    """A failing result for every rewrite of the branch in the period that a snapshot saw, and
-    one for every dropped commit that was not approved."""
+) -> tuple[list[CheckResult], list[CheckResult]]:
+    """A failing result for every rewrite of the branch in the period that a snapshot saw, and,
+    apart, one for every dropped commit that was not approved."""
     seen: dict[str, dict[str, Any]] = {}
     # The period's record first: it carries the dropped commits' records.
     for rewrite in branch.get("rewrites_in_period") or []:
@@ -398,7 +398,8 @@ def _rewrites(
     previous = branch.get("previous") or {}
     if previous.get("on_branch") is False and previous.get("head"):
         seen.setdefault(previous["head"], previous)
-    out = []
+    out: list[CheckResult] = []
+    extra: list[CheckResult] = []
     for old, rewrite in seen.items():
         dropped = rewrite.get("dropped") or []
         more = "+" if rewrite.get("dropped_truncated") else ""
@@ -409,7 +410,7 @@ def _rewrites(
             if dropped
             else rewrite.get("detail", "it is not an ancestor of the current head")
         )
-        judged, offenders = _dropped(ctx, repo, rewrite, judge, ev) if judge else ("", [])
+        judged, dropped_results = _dropped(ctx, repo, rewrite, judge, ev) if judge else ("", [])
         out.append(
             ctx.result(
                 f"{repo.name}@{short(old)}",
@@ -420,8 +421,8 @@ def _rewrites(
                 ev,
             )
         )
-        out += offenders
-    return out
+        extra += dropped_results
+    return out, extra
 
 
 def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult]:
@@ -489,7 +490,7 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     )
     total = len(commits)
     failing = total - counts[OK]
-    rewrites = _rewrites(
+    rewrites, dropped = _rewrites(
         ctx,
         repo,
         branch,
@@ -514,27 +515,32 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
             reason += f" (the first {MAX_LISTED} are listed one by one)"
     if rewrites:
         reason += f"; and the branch history was rewritten in the period ({len(rewrites)} time(s))"
+    window = data.get("window") or {}
+    if window.get("estimated") and window.get("bounded") is not False:
+        notes.append(
+            "where the period began is estimated from commit dates (no snapshot taken before "
+            "the period recorded the branch), so a commit pushed in the period with an earlier "
+            "date below a later one would not be judged"
+        )
     if notes:
         reason += "; " + "; ".join(notes)
     status = ResultStatus.passed if failing == 0 and not rewrites else ResultStatus.failed
-    window = data.get("window") or {}
     if failing == 0 and not rewrites and window.get("bounded") is False:
         # Nothing shows where the period began: a quiet branch and a push made in the period
         # with an earlier date look the same, so what was judged cannot pass.
         status = ResultStatus.error
         judged = f"{total} change(s) judged, all approved; but " if total else ""
         reason = (
-            f"cannot tell what reached {where}: {judged}every first-parent commit below "
-            f"{short(window.get('head') or '')} is dated before the period and no snapshot "
-            "taken before it recorded the branch, so a push made in the period with an earlier "
-            "date would look like no change; a snapshot taken before the next period bounds it"
+            f"cannot tell what reached {where}: {judged}{window.get('how')}; a push made in the "
+            "period with an earlier date would look like no change; a snapshot taken before "
+            "the next period bounds it"
         )
     # Every failure listed on its own: the summary only repeats them (counted once by reports).
     listed = failing <= MAX_LISTED and (bool(offenders) or bool(rewrites))
     summary = ctx.result(
         repo.name, status, reason, evidence, details={"aggregate": "true"} if listed else None
     )
-    return [summary, *rewrites, *offenders]
+    return [summary, *rewrites, *dropped, *offenders]
 
 
 def check(ctx: CheckContext) -> list[CheckResult]:

@@ -354,6 +354,8 @@ class Window:
     # before it and no earlier snapshot recorded the head, so a backdated push cannot be told
     # from a quiet branch.
     bounded: bool = True
+    # True when the start rests on commit dates alone, not on a snapshot's record of the branch.
+    estimated: bool = False
 
     def record(self) -> dict[str, Any]:
         return {
@@ -363,6 +365,7 @@ class Window:
             "first_parent_commits": len(self.commits),
             "how": self.how,
             "bounded": self.bounded,
+            "estimated": self.estimated,
         }
 
 
@@ -393,37 +396,47 @@ def audit_window(
     since: dt.datetime,
     until: dt.datetime,
     bound: Bound | None,
+    ended: bool = True,
 ) -> Window:
     """A commit reached the branch no earlier than its own date and those of the commits below
     it. So every first-parent commit above the deepest one dated in the period reached the branch
-    in the period, whatever its own date says (a backdated push hides nothing). Everything above
-    where earlier snapshots show the period began reached it in the period too; the deeper of
-    the two bounds the window. Commits at the top dated after the period's end are left for the
-    next period."""
+    in the period, whatever its own date says. Everything above where earlier snapshots show the
+    period began reached it in the period too; the deeper of the two bounds the window. Without
+    such a snapshot the start is estimated from dates alone (`estimated`): a commit pushed in the
+    period with an earlier date, below one dated in it, is then not seen. Commits at the top dated
+    after the period's end are left for the next period, once it has ended (ENDED); while it runs,
+    a commit dated in the future is on the branch now and is judged."""
     index = {sha: i for i, (sha, _) in enumerate(chain)}
     start = 0
-    while start < len(chain) and chain[start][1] >= until:
+    while ended and start < len(chain) and chain[start][1] >= until:
         start += 1
     deepest = max((i for i, (_, when) in enumerate(chain) if when >= since), default=-1)
     how = "the deepest first-parent commit dated in the period"
     bounded = deepest >= 0
-    if bound is not None and (bound.sha is None or bound.sha in index):
+    estimated = True
+    if bound is not None and bound.sha is not None and bound.sha not in index:
+        # The branch no longer holds the head that bounded the period: it was rewritten (the
+        # rewrite is judged on its own); where the period began is no longer known.
+        how = f"{how}; the head recorded by snapshot {bound.snapshot} is no longer on the branch"
+        bounded = False
+    elif bound is not None:
         # -1: the bound is the head itself (nothing reached the branch since)
         below = len(chain) - 1 if bound.sha is None else index[bound.sha] - 1
         if below > deepest or deepest < 0:
             deepest = max(below, deepest)
             how = bound.how
         bounded = bounded or bound.bounded
-    if not bounded:
-        how = (
-            f"{how}, though that snapshot could not tell where the period began"
-            if bound is not None and how == bound.how
-            else "no first-parent commit is dated in the period and no earlier snapshot bounds it"
-        )
+        estimated = not bound.bounded
+    if not bounded and bound is None:
+        how = "no first-parent commit is dated in the period and no earlier snapshot bounds it"
+    elif not bounded and how == bound.how:
+        how = f"{how}, though that snapshot could not tell where the period began"
     end = deepest + 1
     base = chain[end][0] if end < len(chain) else None
     head = chain[0][0] if chain else ""
-    return Window(head, [sha for sha, _ in chain[start:end]], base, how, bounded)
+    return Window(
+        head, [sha for sha, _ in chain[start:end]], base, how, bounded, estimated and bounded
+    )
 
 
 @dataclass
@@ -717,8 +730,9 @@ def period_bound(earlier: list[tuple[str, dt.datetime, dict]], since: dt.datetim
     snap, data = inside[-1]  # the first of the period
     window = data.get("window")
     if not isinstance(window, dict):
-        # A snapshot from before windows were recorded: its head is all that is known.
-        return Bound(snap, data["head"], f"the head audited by snapshot {snap}", True)
+        # A snapshot from before windows were recorded: its head is all that is known, not
+        # where its own judgement began.
+        return Bound(snap, data["head"], f"the head audited by snapshot {snap}", False)
     return Bound(
         snap,
         window.get("base"),
@@ -750,9 +764,14 @@ def rewrites_in_period(
     snapshot, nor missed by a snapshot taken after it. The dropped commits that snapshot
     recorded are carried along (`dropped_records`), so that they are judged too."""
     out: dict[str, dict[str, Any]] = {}
-    for snap, created, data in earlier:
+    before = False
+    for snap, created, data in earlier:  # newest first
         if created < since:
-            continue
+            # Of the snapshots before the period only the newest counts: its head is where the
+            # period began, and if it is gone the branch was rewritten after it.
+            if before:
+                continue
+            before = True
         old = data["head"]
         if old not in out and old != head:
             compare = _compare_previous(gitdir, (snap, old), head)
@@ -859,7 +878,7 @@ def collect_repository(
             ref, head = _find_ref(gitdir, repo.branch)
             default_branch = _default_branch(gitdir, config)
             chain = first_parent_chain(gitdir, ref)
-            window = audit_window(chain, since, until, bound)
+            window = audit_window(chain, since, until, bound, ended=until < now)
             with ThreadPoolExecutor(max_workers=1) as pool:
                 paths = pool.submit(changed_paths, gitdir, ref, window.base)
                 log = stream_log(gitdir, ref, window.base, signers or os.devnull)

@@ -197,3 +197,44 @@ def test_git_evidence_of_the_wrong_shape_is_an_error_naming_it(
     (result,) = by_check(results(root, snapshot, NOW), "git.reviewed-changes").values()
     assert result.status is ResultStatus.error
     assert item in result.reason and fragment in result.reason
+
+
+def test_a_commit_dated_in_the_future_is_judged_while_the_period_runs(tmp_path: Path) -> None:
+    """While the period runs, a commit at the top dated after today is on the branch now: it
+    is judged, not left for a next period."""
+    repo = repository(tmp_path)
+    repo.commit("future", "Tweak", BOB, at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    _, found = gate(tmp_path, repo)
+    assert found["shop"].status is ResultStatus.failed
+    assert found[f"shop@{repo.head()[:12]}"].reason.startswith("no approval evidence")
+
+
+def test_a_period_started_by_dates_alone_says_so(tmp_path: Path) -> None:
+    """Without a snapshot from before the period, where it began rests on commit dates: the
+    result says what that cannot see."""
+    snapshot, found = gate(tmp_path, repository(tmp_path))
+    assert found["shop"].status is ResultStatus.passed
+    assert "where the period began is estimated from commit dates" in found["shop"].reason
+    window = load_snapshot(snapshot).get("git/shop/commits", NOW).data["window"]
+    assert window["estimated"] is True and window["bounded"] is True
+
+
+def test_a_rewrite_that_removes_the_bound_of_the_period_is_not_forgotten(tmp_path: Path) -> None:
+    """The head recorded before the period is gone from the branch: the period's start is no
+    longer known, and the rewrite fails the period in every later snapshot."""
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.commit("base", "Base", ALICE, at=dt.datetime(2025, 6, 1, tzinfo=dt.UTC))
+    repo.commit("old", "Reviewed long ago", ALICE, at=dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
+    source = {"name": "shop", "path": str(repo.path), "since": "2026-01-01"}
+    root = make_instance(tmp_path / "inst", [source])
+    before = collect(root, dt.datetime(2025, 12, 20, tzinfo=dt.UTC))
+    recorded = repo.head()
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.commit("swap", "Replaced by hand", BOB, at=dt.datetime(2025, 7, 2, tzinfo=dt.UTC))
+    for hours in (0, 1):
+        at = NOW + dt.timedelta(hours=hours)
+        snap = collect(root, at)
+        found = by_check(results(root, snap, at), "git.reviewed-changes")
+        assert found["shop"].status is ResultStatus.failed, found["shop"].reason
+        rewrite = found[f"shop@{recorded[:12]}"]
+        assert f"the head snapshot {before.name} audited" in rewrite.reason
