@@ -380,3 +380,56 @@ def test_the_site_shows_the_period_and_the_soa_record(
     )
     assert "Why ISO/IEC 27001:2022 Annex A applies: The certified ISMS" in soa
     assert "Risk RR-2026-07 (production patient data copied into test)" in soa
+
+
+def test_two_named_uses_of_one_check_get_a_result_each(instance: Instance) -> None:
+    """A practice may run one check twice under two names: each use is its own result in the
+    results chapter, and each control names the right one."""
+    import datetime as dt
+
+    from generator.pdf.model import build_document
+    from generator.pipeline import run_report
+
+    instance.write(
+        "controls/practices/environment-separation.yaml",
+        """\
+        id: environment-separation
+        title: Environment separation
+        owner: Platform team
+        statement: Production runs in its own cluster.
+        satisfies:
+          - control: demo-iso:A.1
+            relationship: equivalent
+            proven_by: [prod-iso]
+          - control: demo-iso:A.2
+            relationship: equivalent
+            proven_by: [stage-iso]
+        checks:
+          - {id: kubernetes.isolation-level, name: prod-iso}
+          - {id: kubernetes.isolation-level, name: stage-iso}
+        docs: [environments.md]
+        """,
+    )
+    library, report = run_report(instance.root, now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    doc = build_document(
+        library,
+        report,
+        None,
+        None,
+        version="test",
+        generated_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        generated_from="test",
+    )
+    checks = sorted(v.check for v in doc.results)
+    assert checks == [
+        "prod-iso (kubernetes.isolation-level)",
+        "stage-iso (kubernetes.isolation-level)",
+    ], checks
+    by_control = {
+        c.id: [v.check for b in c.checks for row in b.rows for v in row.results]
+        for fw in doc.frameworks
+        for g in fw.groups
+        for c in g.controls
+    }
+    assert by_control["A.1"] == ["prod-iso (kubernetes.isolation-level)"]
+    assert by_control["A.2"] == ["stage-iso (kubernetes.isolation-level)"]

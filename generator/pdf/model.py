@@ -274,7 +274,7 @@ ResultKey = tuple[str, str, str, str | None]
 
 
 def _key(r: CheckResult) -> ResultKey:
-    return (r.practice, r.check, r.subject, r.environment)
+    return (r.practice, r.key, r.subject, r.environment)
 
 
 def _checks(results: list[CheckResult], views: dict[ResultKey, ResultView]) -> list[CheckBlock]:
@@ -284,7 +284,7 @@ def _checks(results: list[CheckResult], views: dict[ResultKey, ResultView]) -> l
     rows: dict[tuple[str, str], dict[tuple[str, str | None, str], list[CheckResult]]] = {}
     for r in results:
         key = (r.status.value, r.environment, r.reason)
-        rows.setdefault((r.practice, r.check), {}).setdefault(key, []).append(r)
+        rows.setdefault((r.practice, r.key), {}).setdefault(key, []).append(r)
     blocks = []
     for (practice, check), groups in rows.items():
         out = []
@@ -308,7 +308,7 @@ def _result_views(report: Report, by_id: dict[str, ManifestItem]) -> dict[Result
                 if entry not in refs:
                     refs.append(entry)
     ordered = sorted(
-        _all_results(report), key=lambda r: (r.practice, r.check, r.subject, r.environment or "")
+        _all_results(report), key=lambda r: (r.practice, r.key, r.subject, r.environment or "")
     )
     views = {}
     for n, r in enumerate(ordered, start=1):
@@ -316,7 +316,7 @@ def _result_views(report: Report, by_id: dict[str, ManifestItem]) -> dict[Result
             ref=f"R{n}",
             anchor=f"result-{n}",
             practice=r.practice,
-            check=r.check,
+            check=r.key if r.key == r.check else f"{r.key} ({r.check})",
             subject=r.subject,
             environment=r.environment,
             status=r.status.value,
@@ -601,7 +601,7 @@ def _all_results(report: Report) -> list[CheckResult]:
     for fw in report.frameworks:
         for c in fw.controls:
             for r in c.results:
-                seen.setdefault((r.practice, r.check, r.subject, r.environment), r)
+                seen.setdefault((r.practice, r.key, r.subject, r.environment), r)
     return list(seen.values())
 
 
