@@ -14,19 +14,30 @@ def _umask() -> int:
     return current
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write DATA to PATH through a temporary file renamed into place. A device or pipe
-    (/dev/null, /dev/stdout, a FIFO) is written to directly: renaming over it would replace
-    the device with a file. A link is followed, so the file it names is replaced."""
-    if path.is_symlink() or path.exists():
-        if path.is_dir():
-            from generator.errors import InputError
+def _direct(path: Path) -> bool:
+    """Whether PATH must be written to in place: a device, pipe or socket, or a name under
+    /dev or /proc (/dev/stdout is a link to wherever standard output goes, which may be a
+    regular file that a rename would replace, losing what was written to it before)."""
+    absolute = Path(os.path.abspath(path))
+    if absolute.parts[1:2] in (("dev",), ("proc",)):
+        return True
+    return path.exists() and not path.resolve().is_file() and not path.is_dir()
 
-            raise InputError(path, "is a directory; expected a file to write")
-        if not path.resolve().is_file():
-            with open(path, "wb") as handle:
-                handle.write(data)
-            return
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write DATA to PATH through a temporary file renamed into place. Devices and pipes are
+    written to directly (see `_direct`). A link is followed, so the file it names is replaced
+    (or created, for a link to a file that does not exist yet)."""
+    if path.is_dir():
+        from generator.errors import InputError
+
+        raise InputError(path, "is a directory; expected a file to write")
+    if _direct(path):
+        # Appending: what the process already wrote to the same stream stays before it.
+        with open(path, "ab") as out:
+            out.write(data)
+        return
+    if path.is_symlink():
         path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 from tests.conftest import Instance, run_evidoc
+
+EVIDOC = [sys.executable, "-m", "generator"]
 
 
 def test_a_pipe_given_as_output_stays_a_pipe(instance: Instance, tmp_path: Path) -> None:
@@ -39,3 +43,31 @@ def test_a_directory_given_as_output_is_an_input_error(instance: Instance, tmp_p
     proc = run_evidoc("check", "--root", instance.root, "--output", tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "is a directory" in proc.stderr
+
+
+def test_dev_stdout_redirected_to_a_file_keeps_what_came_before(
+    instance: Instance, tmp_path: Path
+) -> None:
+    """`--output /dev/stdout >> log`: /dev/stdout names the log file itself; the report is
+    appended, the log's earlier lines stay."""
+    log = tmp_path / "run.log"
+    log.write_text("earlier line\n")
+    with log.open("a") as out:
+        proc = subprocess.run(
+            [
+                *EVIDOC,
+                "check",
+                "--root",
+                str(instance.root),
+                "--format",
+                "json",
+                "--output",
+                "/dev/stdout",
+            ],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert proc.returncode in (0, 1), proc.stderr
+    text = log.read_text()
+    assert text.startswith("earlier line\n") and '"frameworks"' in text

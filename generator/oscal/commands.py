@@ -259,10 +259,5 @@ def _emit(data: bytes, output: Path | None) -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Atomically into a file; straight into a device or pipe (/dev/null, /dev/stdout), which
-    a rename would replace by a regular file."""
-    if path.exists() and not path.is_file():
-        with path.open("wb") as handle:
-            handle.write(data)
-    else:
-        write_atomic(path, data)
+    """Atomically into a file; straight into a device or pipe (generator/output.py)."""
+    write_atomic(path, data)
