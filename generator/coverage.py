@@ -145,7 +145,9 @@ def _in_period(created: dt.datetime, period: AuditPeriod | None) -> bool:
     return period is None or period.start <= day <= period.end
 
 
-def _candidates(root: Path, latest: Snapshot) -> list[Path]:
+def _candidates(root: Path, latest: Snapshot, period: AuditPeriod | None) -> list[Path]:
+    """Older snapshots whose name (their collection time) falls in the period; the manifest's
+    own time is checked again once loaded."""
     base = Path(root) / SNAPSHOTS
     if not base.is_dir():
         return []
@@ -156,7 +158,19 @@ def _candidates(root: Path, latest: Snapshot) -> list[Path]:
         and SNAPSHOT_NAME.match(p.name)
         and (p / MANIFEST).is_file()
         and p.name < latest.manifest.id
+        and (period is None or _in(_named_day(p.name), period))
     )
+
+
+def _named_day(name: str) -> dt.date | None:
+    try:
+        return dt.date(int(name[0:4]), int(name[4:6]), int(name[6:8]))
+    except ValueError:
+        return None
+
+
+def _in(day: dt.date | None, period: AuditPeriod) -> bool:
+    return day is not None and period.start <= day <= period.end
 
 
 def _gaps(period: AuditPeriod | None, points: list[Point], until: dt.date) -> list[Gap]:
@@ -210,7 +224,7 @@ def build_coverage(
     period = scope.audit_period if scope is not None else None
     snapshots: list[Snapshot] = []
     unreadable: list[tuple[str, str]] = []
-    paths = _candidates(library.root, latest)
+    paths = _candidates(library.root, latest, period)
     truncated = len(paths) >= MAX_SNAPSHOTS
     for path in paths[-(MAX_SNAPSHOTS - 1) :]:
         try:

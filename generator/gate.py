@@ -197,7 +197,7 @@ def applicability_findings(library: Library, today: dt.date) -> list[Finding]:
                 **at("frameworks"),
             )
         )
-    elif soa is not None and soa.next_review is not None and soa.next_review < today:
+    elif soa is not None and soa.overdue(today):
         out.append(
             Finding(
                 kind=FindingKind.unapproved_soa,

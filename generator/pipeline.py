@@ -156,6 +156,7 @@ class Evaluated:
     keys: tuple[bytes, ...]
     results: Results
     report: Report
+    judged_at: dt.datetime
 
 
 def evaluate_instance(
@@ -172,7 +173,7 @@ def evaluate_instance(
     if now is None:
         now = judgement_time(root, snap)
     results = evaluate(library, snap, now)
-    return Evaluated(library, snap, keys, results, build_report(library, results, now.date()))
+    return Evaluated(library, snap, keys, results, build_report(library, results, now.date()), now)
 
 
 def _run(

@@ -433,3 +433,53 @@ def test_two_named_uses_of_one_check_get_a_result_each(instance: Instance) -> No
     }
     assert by_control["A.1"] == ["prod-iso (kubernetes.isolation-level)"]
     assert by_control["A.2"] == ["stage-iso (kubernetes.isolation-level)"]
+
+
+def test_an_soa_past_its_review_is_printed_as_overdue(instance: Instance) -> None:
+    import datetime as dt
+
+    from generator.pdf.html import render_html
+    from generator.pdf.model import build_document
+    from generator.pipeline import run_report
+
+    instance.write(
+        "controls/scope.yaml",
+        """\
+        frameworks: [demo-iso]
+        statement_of_applicability:
+          {version: "2", approved_by: CISO, approved_on: 2024-01-10, next_review: 2025-01-10}
+        """,
+    )
+    library, report = run_report(instance.root, now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
+    doc = build_document(
+        library,
+        report,
+        None,
+        None,
+        version="test",
+        generated_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        generated_from="test",
+    )
+    text = " ".join(re.sub(r"<[^>]+>", " ", render_html(doc, None)).split())
+    assert "next review by 2025-01-10. Review overdue: the review date has passed" in text
+
+
+def test_coverage_reads_only_the_snapshots_of_the_period(tmp_path: Path, monkeypatch) -> None:
+    """A snapshot outside the period is not opened (a broken one there is not 'not used'), and
+    the latest is judged on the day it was taken even when the pack is judged later."""
+    root = copy_instance(tmp_path / "inst")
+    snaps = root / "evidence" / "snapshots"
+    broken = snaps / "20251201T080000Z"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{}")
+    copy_snapshot(snaps, dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC))
+    # Judged two years on, every item is stale for the pack; not for the coverage.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(dt.datetime(2028, 6, 1).timestamp())))
+    pdf = tmp_path / "pack.pdf"
+    proc = run_evidoc("pdf", "--root", root, "--output", pdf, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    flat = " ".join(pdf_text(pdf).split())
+    cov = flat[flat.index("snapshots in the audit period") - 2 :]
+    assert cov.startswith("2 snapshots in the audit period")
+    assert "20251201T080000Z" not in flat
+    assert "→ stale" not in cov and "0 changed" in cov

@@ -110,6 +110,10 @@ class SoaApproval(Strict):
     approved_on: dt.date
     next_review: dt.date | None = None
 
+    def overdue(self, today: dt.date) -> bool:
+        """Its review date has passed: the approval no longer stands."""
+        return self.next_review is not None and self.next_review < today
+
 
 class Inclusion(Strict):
     """Why an applicable control is included, beyond its framework's reason: the risks or

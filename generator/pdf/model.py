@@ -253,6 +253,7 @@ class PackDocument:
     register_counts: list[tuple[str, int]] = field(default_factory=list)  # rows per plan state
     control_anchors: dict[str, str] = field(default_factory=dict)  # control ref -> its anchor
     soa: SoaApproval | None = None  # the SoA's version, approver and approval date
+    soa_overdue: bool = False  # its review date has passed
     coverage: Coverage | None = None  # the evidence of every snapshot in the audit period
     coverage_summary: str = ""
     changes: ReleaseChanges | None = None  # since the previous release
@@ -586,6 +587,11 @@ def build_document(
         register_counts=counts(register or []),
         results=list(views.values()),
         soa=scope.statement_of_applicability if scope else None,
+        soa_overdue=bool(
+            scope
+            and scope.statement_of_applicability
+            and scope.statement_of_applicability.overdue(report.as_of)
+        ),
         coverage=coverage,
         changes=changes,
         coverage_summary=coverage_summary(coverage) if coverage is not None else "",

@@ -123,7 +123,13 @@ def assemble(
         layout,
         pack=pack is not None,
         register=register,
-        coverage=build_coverage(library, snap, keys, report.as_of, (results, report)),
+        coverage=build_coverage(
+            library,
+            snap,
+            keys,
+            report.as_of,
+            (results, report) if snap is not None and now == snap.created_at else None,
+        ),
         release=release_changes(root, library, report),
     )
     asm = Assembly(root=root, site=site)

@@ -119,5 +119,10 @@ def render(site: Site, fw: FrameworkReport) -> tuple[str, str]:
         levels=any(c.level for c in fw.controls),
         framework=relative(here, site.layout.framework(fw.id)),
         soa=scope.statement_of_applicability if scope else None,
+        overdue=bool(
+            scope
+            and scope.statement_of_applicability
+            and scope.statement_of_applicability.overdue(site.report.as_of)
+        ),
     )
     return here, text
