@@ -9,13 +9,13 @@ user named that cannot be read is an input error.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.diff import Change, InstanceDiff, Side, SideInfo, compare, opened, resolve_ref
 from generator.diff.source import load_side
 from generator.errors import InputError, InputErrors
-from generator.gitinfo import git_output
 from generator.library import Library
 from generator.render.diff_text import control_lines, practice_lines, summary
 from generator.report import Report
@@ -35,13 +35,24 @@ class ReleaseChanges:
         return self.since is not None and not self.note
 
 
+def _git(root: Path, *args: str) -> str | None:
+    """Output of git in ROOT, which may be a folder inside the repository (a monorepo)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def previous_tag(root: Path) -> str | None:
     """The newest tag before the release being built (see the module docstring)."""
-    if git_output(root, "rev-parse", "--is-inside-work-tree") != "true":
+    if _git(root, "rev-parse", "--is-inside-work-tree") != "true":
         return None
-    tagged = git_output(root, "tag", "--points-at", "HEAD")
+    tagged = _git(root, "tag", "--points-at", "HEAD")
     base = "HEAD^" if tagged else "HEAD"
-    return git_output(root, "describe", "--tags", "--abbrev=0", base) or None
+    return _git(root, "describe", "--tags", "--abbrev=0", base)
 
 
 def _lines(diff: InstanceDiff) -> list[str]:

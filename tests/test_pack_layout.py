@@ -483,3 +483,28 @@ def test_coverage_reads_only_the_snapshots_of_the_period(tmp_path: Path, monkeyp
     assert cov.startswith("2 snapshots in the audit period")
     assert "20251201T080000Z" not in flat
     assert "→ stale" not in cov and "0 changed" in cov
+
+
+def test_an_instance_in_a_subfolder_finds_its_previous_release(tmp_path: Path) -> None:
+    """A monorepo: the instance lives in compliance/ of a larger repository."""
+    import datetime as dt
+
+    from generator.pipeline import run_report
+    from generator.release_changes import release_changes
+
+    repo = tmp_path / "mono"
+    root = copy_instance(repo / "compliance")
+    (repo / "src").mkdir()
+    (repo / "src" / "app.py").write_text("print('hi')\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "release 1")
+    git(repo, "tag", "v1.0")
+    (root / "controls/scope.yaml").write_text(
+        (root / "controls/scope.yaml").read_text().replace("  - nis2-20-23\n", "")
+    )
+    git(repo, "commit", "-q", "-am", "NIS2 Articles 20 and 23 leave the scope")
+    library, report = run_report(root, now=dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC))
+    changes = release_changes(root, library, report)
+    assert changes.since == "v1.0" and changes.compared, changes.note
+    assert any(line.startswith("nis2-20-23: removed from the scope") for line in changes.lines)
