@@ -17,6 +17,9 @@ class FindingKind(StrEnum):
     unknown_control = "unknown-control"
     unknown_framework = "unknown-framework"
     unknown_tag = "unknown-tag"
+    # A tag that starts as a framework's control tags do and holds a digit, yet no grammar reads
+    # it: a misspelt control tag ("ISO 27001 A8.31"), not one of the site's topic tags.
+    malformed_tag = "malformed-tag"
     group_tag = "group-tag"
     expired_exclusion = "expired-exclusion"
     expired_attestation = "expired-attestation"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 
@@ -420,11 +421,25 @@ def gate_findings(
                 add(_reference(library, f"{fid}:{ident}", loaded.file, line, col))
 
     resolver = TagResolver(library)
+    prefixes = tag_prefixes(library)
     for page in library.pages:
         for tag in page.tags:
             match = resolver.resolve(tag.text)
             where = {"file": page.file, "line": tag.line, "column": tag.column}
-            if match is None:
+            looks = looks_like_control_tag(tag.text, prefixes) if match is None else None
+            if looks is not None:
+                add(
+                    Finding(
+                        kind=FindingKind.malformed_tag,
+                        message=(
+                            f"tag {tag.text!r} starts as a control tag of {looks} does, but no "
+                            "tag grammar reads it: check its spelling (or add the catalog of "
+                            "the framework it names to the scope)"
+                        ),
+                        **where,
+                    )
+                )
+            elif match is None:
                 add(
                     Finding(
                         kind=FindingKind.unknown_tag,
@@ -460,6 +475,34 @@ def gate_findings(
 
     findings.extend(evidence_findings(library, report, require))
     return sorted(set(findings), key=Finding.sort_key)
+
+
+_LEADING_WORD = re.compile(r"\^?([A-Za-z][A-Za-z0-9-]*)")
+
+
+def tag_prefixes(library: Library) -> dict[str, str]:
+    """The literal word each loaded framework's tag patterns begin with ('ISO', 'BSI', 'NIS'),
+    lower-cased, mapped to a framework title that uses it."""
+    out: dict[str, str] = {}
+    for lf in library.frameworks.values():
+        for rule in lf.model.tags:
+            found = _LEADING_WORD.match(rule.pattern)
+            if found and len(found.group(1)) >= 2:
+                out.setdefault(found.group(1).lower(), lf.model.title)
+    return out
+
+
+def looks_like_control_tag(text: str, prefixes: dict[str, str]) -> str | None:
+    """The framework a tag no grammar reads seems to name: its first word is a framework's tag
+    prefix (or that prefix and digits: 'NIS2', 'ISO27001') and it holds a digit."""
+    word = re.match(r"\s*([A-Za-z][A-Za-z0-9-]*)", text)
+    if word is None or not any(ch.isdigit() for ch in text):
+        return None
+    first = word.group(1).lower()
+    for prefix, title in prefixes.items():
+        if first == prefix or (first.startswith(prefix) and first[len(prefix) :].isdigit()):
+            return title
+    return None
 
 
 def document_findings(library: Library) -> list[Finding]:

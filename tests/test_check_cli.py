@@ -205,3 +205,19 @@ def test_usage_errors_exit_2(instance: Instance) -> None:
     assert proc.returncode == 2 and "controls/" in proc.stderr
     proc = run_evidoc("check", "--root", instance.root, "--docs", instance.root / "nodocs")
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_a_misspelt_control_tag_fails_and_a_topic_tag_does_not(instance: Instance) -> None:
+    """'DEMO A9' starts as the catalog's tags do and holds a digit: a misspelt control tag,
+    an error. 'networking' and 'Runbook 2024' are the site's own tags: warnings."""
+    instance.write(
+        "docs/ops.md",
+        "---\ntags:\n  - DEMO A9 Separate environments\n  - networking\n  - Runbook 2024\n---\n",
+    )
+    code, doc = check_json(instance)
+    assert code == 1
+    found = {(f["kind"], f["line"], f["severity"]) for f in doc["findings"]}
+    assert ("malformed-tag", 3, "error") in found
+    assert ("unknown-tag", 4, "warning") in found and ("unknown-tag", 5, "warning") in found
+    (bad,) = [f for f in doc["findings"] if f["kind"] == "malformed-tag"]
+    assert "starts as a control tag of Demo catalog does" in bad["message"]
