@@ -545,6 +545,15 @@ def test_a_foreign_mapping_collection_becomes_a_crosswalk(tmp_path: Path) -> Non
                 a_map(1, "equivalent-to", "s-1", "t-1"),
                 a_map(2, "no-relationship", "s-2", "t-2"),
                 a_map(3, "superset-of", "s-3", "t-3"),
+                {
+                    "uuid": "ffffffff-0000-4000-8000-000000000104",
+                    "relationship": "equivalent-to",
+                    "sources": [
+                        {"type": "control", "id-ref": "s-4"},
+                        {"type": "control", "id-ref": "s-5"},
+                    ],
+                    "targets": [{"type": "control", "id-ref": "t-4"}],
+                },
             ]
         ),
     )
@@ -558,11 +567,15 @@ def test_a_foreign_mapping_collection_becomes_a_crosswalk(tmp_path: Path) -> Non
         "other-catalog",
     )
     pairs = [(m["source"], m["target"], m["relationship"]) for m in cw["mappings"]]
+    # A map relates sets: s-1 equivalent to {t-1, t-9} covers each of them (superset); s-4 and
+    # s-5 together equivalent to t-4 are each only a part of it (subset).
     assert pairs == [
-        ("s-1", "t-1", "equivalent"),
-        ("s-1", "t-9", "equivalent"),
+        ("s-1", "t-1", "superset"),
+        ("s-1", "t-9", "superset"),
         ("s-3", "t-3", "superset"),
         ("s-3", "t-9", "superset"),
+        ("s-4", "t-4", "subset"),
+        ("s-5", "t-4", "subset"),
     ]
 
 

@@ -30,6 +30,22 @@ FROM_OSCAL = {
 TO_OSCAL = {v: k for k, v in FROM_OSCAL.items()}
 NO_RELATIONSHIP = "no-relationship"
 
+# A map of several sources or targets relates the sets, not each pair: {A, B} equivalent-to {C}
+# makes A alone only a subset of C. Each pair gets what still holds for it.
+_ONE_OF_MANY_SOURCES = {"equivalent": "subset", "subset": "subset"}
+_ONE_OF_MANY_TARGETS = {"equivalent": "superset", "superset": "superset"}
+
+
+def pair_relationship(relationship: str, sources: int, targets: int) -> str:
+    """The relationship of one source to one target of a map with these many of each."""
+    if sources > 1 and targets > 1:
+        return "intersects"
+    if sources > 1:
+        return _ONE_OF_MANY_SOURCES.get(relationship, "intersects")
+    if targets > 1:
+        return _ONE_OF_MANY_TARGETS.get(relationship, "intersects")
+    return relationship
+
 
 @dataclass
 class ImportedCrosswalks:
@@ -104,12 +120,13 @@ def crosswalks_from(doc: Document) -> ImportedCrosswalks:
                     )
                 )
                 continue
+            pair = pair_relationship(relationship, len(m.sources), len(m.targets))
             for s in m.sources:
                 for t in m.targets:
                     entry: dict[str, Any] = {
                         "source": s.id_ref,
                         "target": t.id_ref,
-                        "relationship": relationship,
+                        "relationship": pair,
                     }
                     if m.remarks is not None and m.remarks.strip():
                         entry["note"] = m.remarks
