@@ -331,6 +331,11 @@ def test_the_template_cache_directory(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (tmp_path / "evidoc" / "jinja").stat().st_mode & 0o777 == 0o700
     (tmp_path / "evidoc" / "jinja").chmod(0o777)
     assert jinja_cache.cache_dir() is None  # others could write code there
+    (tmp_path / "evidoc" / "jinja").chmod(0o700)
+    (tmp_path / "evidoc").chmod(0o777)
+    assert jinja_cache.cache_dir() is None  # others could swap the folder for their own
+    (tmp_path / "evidoc").chmod(0o755)
+    assert jinja_cache.cache_dir() == tmp_path / "evidoc" / "jinja"
     monkeypatch.setenv("EVIDOC_JINJA_CACHE", "off")
     assert jinja_cache.cache_dir() is None
 

@@ -51,9 +51,23 @@ def cache_dir() -> Path | None:
         st = path.stat()
         if st.st_uid != os.getuid() or st.st_mode & 0o022:
             return None  # someone else could put code there
+        if not _safe_parents(path):
+            return None
     except (OSError, AttributeError):
         return None
     return path
+
+
+def _safe_parents(path: Path) -> bool:
+    """No one but the user (or root) can replace a folder on the way to PATH: each parent is
+    owned by the user or root, and writable by others only with the sticky bit (as /tmp is)."""
+    for parent in path.resolve().parents:
+        st = parent.stat()
+        if st.st_uid not in (0, os.getuid()):
+            return False
+        if st.st_mode & 0o022 and not st.st_mode & 0o1000:
+            return False
+    return True
 
 
 def _name(obj: Any) -> str:
