@@ -124,13 +124,24 @@ def _tags_plugin(plugins: list[Any], control_tags: list[str], site_tags: list[st
         options["tags_allowed"] = allowed or [_NO_TAG]
         return [*plugins[:i], {name: options}, *plugins[i + 1 :]]
     allowed = sorted({*control_tags, *site_tags})
-    options = {
+    options: dict[str, Any] = {
         "tags": False,
         "listings": False,
-        "export": False,
         "tags_allowed": allowed or [_NO_TAG],
     }
+    if _tags_option_known("export"):  # Material >= 9.7 writes tags.json unless told not to
+        options["export"] = False
     return [*plugins, {"tags": options}]
+
+
+def _tags_option_known(option: str) -> bool:
+    """Whether the installed Material's tags plugin has OPTION (strict mode refuses unknown
+    options, and the supported Material range spans versions with and without some)."""
+    try:
+        from material.plugins.tags.config import TagsConfig
+    except ImportError:
+        return False
+    return any(name == option for name, _ in getattr(TagsConfig, "_schema", ()))
 
 
 def _extensions(exts: Any) -> list[Any]:
