@@ -261,14 +261,10 @@ def test_the_sites_own_tags_allow_list_is_kept() -> None:
     out = config._tags_plugin(["tags"], ["DEMO A.1"], ["networking"])
     assert out == [{"tags": {"tags_allowed": ["DEMO A.1", "networking"]}}]
     (added,) = config._tags_plugin([], [], [])
-    assert added == {
-        "tags": {
-            "tags": False,
-            "listings": False,
-            "export": False,
-            "tags_allowed": [config._NO_TAG],
-        }
-    }
+    quiet = {"tags": False, "listings": False, "tags_allowed": [config._NO_TAG]}
+    if config._tags_option_known("export"):  # Material >= 9.7 would write tags.json
+        quiet["export"] = False
+    assert added == {"tags": quiet}
 
 
 def test_the_build_directory_mirrors_the_instance_root(tmp_path: Path) -> None:
