@@ -5,7 +5,7 @@ demo:
 	bash scripts/setup.sh
 	.venv/bin/evidoc check
 	.venv/bin/evidoc build --site-dir build/site
-	.venv/bin/evidoc pdf --output build/audit-pack.pdf
+	.venv/bin/evidoc pdf --tagged --output build/audit-pack.pdf
 
 test:
 	bash scripts/setup.sh --test

@@ -1,5 +1,5 @@
 """Benchmark `evidoc pdf` as a whole process: the shipped instance and a 1,000-control pack, each
-with the print layout (tagged, the default, and --untagged) and with a naive layout of the same
+with the print layout (untagged, the default, and --tagged) and with a naive layout of the same
 content (one long table per framework).
 
     .venv/bin/python benchmarks/pdf_pack.py [--frameworks 4] [--controls 250] [--items 240]
@@ -171,8 +171,8 @@ def child(variant: str, root: Path, output: Path) -> None:
             templates = Path(naive_dir)
             (templates / "pack.html.j2").write_text(NAIVE)
         kwargs: dict = {"template_dir": templates} if templates else {}
-        if variant == "untagged":
-            kwargs["tagged"] = False
+        if variant == "tagged":
+            kwargs["tagged"] = True
         result = build_pack(root, output=output, version="bench", **kwargs)
     print(json.dumps({"pages": result.pages, "render_seconds": result.seconds}))
 
@@ -243,7 +243,7 @@ def main() -> None:
             f"pack: <= 0.06 s/page, <= 600 MB); load average {load}"
         )
         for name, root in (("shipped instance", REPO), (f"{total:,}-control pack", synthetic)):
-            for variant in ("print", "untagged", "naive"):
+            for variant in ("print", "tagged", "naive"):
                 r = run(variant, root, out / f"{root.name}-{variant}.pdf", args.runs)
                 report(name, variant, r)
 

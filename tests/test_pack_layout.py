@@ -45,7 +45,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     copy_snapshot(snaps, dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC), without_key=True)
     copy_snapshot(snaps, dt.datetime(2026, 9, 1, 8, tzinfo=dt.UTC))
     pdf = root / "pack.pdf"
-    proc = run_evidoc("pdf", "--root", root, "--output", pdf, timeout=300)
+    proc = run_evidoc("pdf", "--root", root, "--output", pdf, "--tagged", timeout=300)
     assert proc.returncode == 0, proc.stderr
     return root, pdf
 
@@ -98,7 +98,9 @@ def test_hipaa_standards_follow_the_regulation_order(history: tuple[Path, Path])
     assert body.index("164.308(a)(2) Assigned") < body.index("164.308(a)(3)(ii)(A)")
 
 
-def test_the_pack_is_a_tagged_pdf(history: tuple[Path, Path]) -> None:
+def test_a_tagged_pack_has_a_structure_tree(history: tuple[Path, Path]) -> None:
+    """`evidoc pdf --tagged` (the fixture's pack) writes PDF/A-3a with headings, paragraphs,
+    tables and links in a structure tree, and the document's language."""
     reader = PdfReader(history[1])
     root = reader.trailer["/Root"]
     assert bool(root["/MarkInfo"]["/Marked"])
@@ -340,10 +342,10 @@ def test_groups_keyed_by_a_word_print_their_title_only(history: tuple[Path, Path
     assert "164.308 Administrative safeguards" in flat  # numbered groups keep their id
 
 
-def test_untagged_packs_on_request(tmp_path: Path) -> None:
+def test_packs_are_untagged_unless_asked(tmp_path: Path) -> None:
     root = copy_instance(tmp_path / "inst")
     pdf = tmp_path / "pack.pdf"
-    proc = run_evidoc("pdf", "--root", root, "--output", pdf, "--untagged", timeout=300)
+    proc = run_evidoc("pdf", "--root", root, "--output", pdf, timeout=300)
     assert proc.returncode == 0, proc.stderr
     reader = PdfReader(pdf)
     assert "/StructTreeRoot" not in reader.trailer["/Root"]

@@ -168,7 +168,7 @@ def test_shipped_pack_reads_back(packs: dict[str, Path]) -> None:
     for fid in frameworks:
         assert fid in meta["/Keywords"]
     xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
-    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="A"' in xmp  # tagged: PDF/A-3a
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
     tree = dict(outline(reader))
     for title, controls in frameworks.values():
         assert title in tree, title

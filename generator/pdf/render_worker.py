@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-PDF_VARIANT = "pdf/a-3a"  # when the job names none
+PDF_VARIANT = "pdf/a-3b"  # when the job names none
 _MIME = {".json": "application/json", ".sig": "application/json"}
 
 
