@@ -13,6 +13,7 @@ from typing import Any
 from generator.errors import InputError
 from generator.models import CrosswalkMapping
 from generator.oscal.export_common import Instance, document, framework_resource, prop
+from generator.oscal.ids import to_token
 from generator.oscal.mapping_import import TO_OSCAL
 
 
@@ -24,8 +25,9 @@ def _map(instance: Instance, cid: str, m: CrosswalkMapping, seen: dict[str, int]
     entry: dict[str, Any] = {
         "uuid": instance.uuid("map", cid, name, str(seen[name])),
         "relationship": TO_OSCAL[m.relationship.value],
-        "sources": [{"type": "control", "id-ref": m.source}],
-        "targets": [{"type": "control", "id-ref": m.target}],
+        # Encoded as the component definition encodes control ids, so the two documents join.
+        "sources": [{"type": "control", "id-ref": to_token(m.source)}],
+        "targets": [{"type": "control", "id-ref": to_token(m.target)}],
     }
     if m.note:
         entry["remarks"] = m.note

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from generator.errors import InputError, InputErrors
 from generator.models import Crosswalk
-from generator.oscal.ids import NS, slug
+from generator.oscal.ids import NS, from_token, slug
 from generator.oscal.models import BackMatter, MappingDocument, Prop, ResourceReference
 from generator.oscal.source import Document
 
@@ -124,8 +124,8 @@ def crosswalks_from(doc: Document) -> ImportedCrosswalks:
             for s in m.sources:
                 for t in m.targets:
                     entry: dict[str, Any] = {
-                        "source": s.id_ref,
-                        "target": t.id_ref,
+                        "source": from_token(s.id_ref),
+                        "target": from_token(t.id_ref),
                         "relationship": pair,
                     }
                     if m.remarks is not None and m.remarks.strip():
