@@ -211,10 +211,11 @@ def build_coverage(
     latest: Snapshot | None,
     keys: Sequence[bytes] = (),
     today: dt.date | None = None,
-    judged: tuple[Results, Report] | None = None,
+    judged: tuple[Results, Report, dt.datetime] | None = None,
 ) -> Coverage | None:
-    """JUDGED, when given, is the latest snapshot's results and report, already built by the
-    caller: the latest is not judged twice."""
+    """JUDGED, when given, is the latest snapshot's results and report as the caller built them
+    and when it judged them: reused (the latest is not judged twice) only when judged at the
+    time the snapshot was taken, as every snapshot is judged here."""
     """The period's evidence, or None without a snapshot."""
     from generator.pipeline import evaluate
 
@@ -242,8 +243,8 @@ def build_coverage(
     verified: dict[tuple[str, str], list[tuple[Point, str]]] = {}
     titles: dict[tuple[str, str], str] = {}
     for point, snap in zip(points, snapshots, strict=True):
-        if snap is latest and judged is not None:
-            results, report = judged
+        if snap is latest and judged is not None and judged[2] == snap.created_at:
+            results, report = judged[0], judged[1]
         else:
             results = evaluate(library, snap, snap.created_at)
             report = build_report(library, results, snap.created_at.date())

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from generator.diff import Change, EntryChange, diff_instances, resolve_ref
-from generator.snapshot.manifest import MANIFEST, Manifest
-from generator.snapshot.store import SnapshotWriter
 from tests.conftest import REPO, run_evidoc
+from tests.test_register import copy_snapshot
 
 SHIPPED_SNAPSHOT = REPO / "evidence" / "snapshots" / "20261122T080000Z"
 PRACTICE = Path("controls/practices/environment-separation.yaml")
@@ -30,32 +29,6 @@ def edit(root: Path, rel: Path | str, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {rel}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def recollect(root: Path, at: dt.datetime) -> str:
-    """A newer snapshot of the shipped evidence, without the production key that was planted in
-    the staging ConfigMap (as if it had been removed)."""
-    manifest = Manifest.model_validate_json((SHIPPED_SNAPSHOT / MANIFEST).read_bytes())
-    writer = SnapshotWriter(root / "evidence" / "snapshots", at, demo=True, note="Test.")
-    for item in manifest.items:
-        data = json.loads((SHIPPED_SNAPSHOT / item.path).read_bytes())
-        if item.id == "kubernetes/nonprod/nonprod-wc/configmaps":
-            for cm in data["items"]:
-                cm["keys"].pop("PAYMENT_API_KEY", None)
-        writer.add(
-            item.id,
-            data,
-            collector=item.collector,
-            query=item.query,
-            collected_at=at,
-            ttl=item.ttl,
-            environment=item.environment,
-            context=item.context,
-            source=item.source,
-            status=item.status,
-            detail=item.detail,
-        )
-    return writer.commit(None).name
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +244,12 @@ def test_each_side_is_judged_on_its_own_snapshot_unless_one_is_given(
     pair: tuple[Path, Path],
 ) -> None:
     old, new = pair
-    recollect(new, dt.datetime(2026, 11, 29, 8, tzinfo=dt.UTC))
+    # A newer snapshot without the production key planted in the staging ConfigMap.
+    copy_snapshot(
+        new / "evidence" / "snapshots",
+        dt.datetime(2026, 11, 29, 8, tzinfo=dt.UTC),
+        without_key=True,
+    )
     proc = diff(old, new)
     out = lines(proc.stdout)
     assert f"new: directory {new}; snapshot 20261129T080000Z (demo evidence); judged on" in (

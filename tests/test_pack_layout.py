@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from generator.pdf.model import PackDocument, build_document
+from generator.pipeline import run_report
 from tests.conftest import REPO, Instance, run_evidoc
 from tests.test_register import copy_snapshot
 
@@ -384,14 +386,18 @@ def test_the_site_shows_the_period_and_the_soa_record(
     assert "Risk RR-2026-07 (production patient data copied into test)" in soa
 
 
+def document(root: Path) -> PackDocument:
+    """The pack's document model for ROOT, judged on 2026-11-01, without rendering it."""
+    at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    library, report = run_report(root, now=at)
+    return build_document(
+        library, report, None, None, version="test", generated_at=at, generated_from="test"
+    )
+
+
 def test_two_named_uses_of_one_check_get_a_result_each(instance: Instance) -> None:
     """A practice may run one check twice under two names: each use is its own result in the
     results chapter, and each control names the right one."""
-    import datetime as dt
-
-    from generator.pdf.model import build_document
-    from generator.pipeline import run_report
-
     instance.write(
         "controls/practices/environment-separation.yaml",
         """\
@@ -412,16 +418,7 @@ def test_two_named_uses_of_one_check_get_a_result_each(instance: Instance) -> No
         docs: [environments.md]
         """,
     )
-    library, report = run_report(instance.root, now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
-    doc = build_document(
-        library,
-        report,
-        None,
-        None,
-        version="test",
-        generated_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-        generated_from="test",
-    )
+    doc = document(instance.root)
     checks = sorted(v.check for v in doc.results)
     assert checks == [
         "prod-iso (kubernetes.isolation-level)",
@@ -438,11 +435,7 @@ def test_two_named_uses_of_one_check_get_a_result_each(instance: Instance) -> No
 
 
 def test_an_soa_past_its_review_is_printed_as_overdue(instance: Instance) -> None:
-    import datetime as dt
-
     from generator.pdf.html import render_html
-    from generator.pdf.model import build_document
-    from generator.pipeline import run_report
 
     instance.write(
         "controls/scope.yaml",
@@ -452,16 +445,7 @@ def test_an_soa_past_its_review_is_printed_as_overdue(instance: Instance) -> Non
           {version: "2", approved_by: CISO, approved_on: 2024-01-10, next_review: 2025-01-10}
         """,
     )
-    library, report = run_report(instance.root, now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
-    doc = build_document(
-        library,
-        report,
-        None,
-        None,
-        version="test",
-        generated_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-        generated_from="test",
-    )
+    doc = document(instance.root)
     text = " ".join(re.sub(r"<[^>]+>", " ", render_html(doc, None)).split())
     assert "next review by 2025-01-10. Review overdue: the review date has passed" in text
 
@@ -489,9 +473,6 @@ def test_coverage_reads_only_the_snapshots_of_the_period(tmp_path: Path, monkeyp
 
 def test_an_instance_in_a_subfolder_finds_its_previous_release(tmp_path: Path) -> None:
     """A monorepo: the instance lives in compliance/ of a larger repository."""
-    import datetime as dt
-
-    from generator.pipeline import run_report
     from generator.release_changes import release_changes
 
     repo = tmp_path / "mono"

@@ -690,13 +690,6 @@ def _earlier_heads(out_dir: Path, repo: Repository) -> list[tuple[str, dt.dateti
                 continue
             data = json.loads((snap / item["path"]).read_bytes())
             created = dt.datetime.fromisoformat(manifest["created_at"])
-            commits = next(
-                (i for i in manifest["items"] if i["id"] == f"git/{repo.name}/commits"), None
-            )
-            if commits is not None and commits.get("status", "ok") == "ok":
-                window = json.loads((snap / commits["path"]).read_bytes()).get("window")
-                if isinstance(window, dict):
-                    data = {**data, "window": window}
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
         if data.get("branch") == repo.branch and data.get("head"):
@@ -717,7 +710,13 @@ class Bound:
     bounded: bool  # False when that first snapshot itself did not know where the period began
 
 
-def period_bound(earlier: list[tuple[str, dt.datetime, dict]], since: dt.datetime) -> Bound | None:
+def period_bound(
+    earlier: list[tuple[str, dt.datetime, dict]],
+    since: dt.datetime,
+    recorded: Callable[[str], dict[str, Any] | None] = lambda snap: None,
+) -> Bound | None:
+    """RECORDED gives a snapshot's commits item; only the first snapshot of the period's is
+    read, for where its window began."""
     before = [(snap, data) for snap, created, data in earlier if created < since]
     if before:
         snap, data = before[0]  # the newest taken before the period
@@ -728,7 +727,7 @@ def period_bound(earlier: list[tuple[str, dt.datetime, dict]], since: dt.datetim
     if not inside:
         return None
     snap, data = inside[-1]  # the first of the period
-    window = data.get("window")
+    window = (recorded(snap) or {}).get("window")
     if not isinstance(window, dict):
         # A snapshot from before windows were recorded: its head is all that is known, not
         # where its own judgement began.
@@ -741,15 +740,26 @@ def period_bound(earlier: list[tuple[str, dt.datetime, dict]], since: dt.datetim
     )
 
 
-def _recorded_commits(out_dir: Path, snap: str, repo: Repository) -> dict[str, dict]:
-    """The commit records an earlier snapshot holds for the repository, by sha."""
+def _commits_item(out_dir: Path, snap: str, repo: Repository) -> dict[str, Any] | None:
+    """An earlier snapshot's `git/<repo>/commits` item, when it was collected."""
     try:
         manifest = json.loads((out_dir / snap / MANIFEST).read_bytes())
         item = next(i for i in manifest["items"] if i["id"] == f"git/{repo.name}/commits")
+        if item.get("status", "ok") != "ok":
+            return None
         data = json.loads((out_dir / snap / item["path"]).read_bytes())
-        return {c["sha"]: c for c in data.get("commits", []) if isinstance(c, dict)}
     except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _recorded_commits(out_dir: Path, snap: str, repo: Repository) -> dict[str, dict]:
+    """The commit records an earlier snapshot holds for the repository, by sha."""
+    data = _commits_item(out_dir, snap, repo) or {}
+    commits = data.get("commits")
+    if not isinstance(commits, list):
         return {}
+    return {c["sha"]: c for c in commits if isinstance(c, dict) and "sha" in c}
 
 
 def rewrites_in_period(
@@ -861,7 +871,7 @@ def collect_repository(
     source = repo.path or redact_url(repo.url or "")
     common = {"collector": "git", "collected_at": now, "ttl": ttl, "source": source}
     earlier = _earlier_heads(writer.out_dir, repo)
-    bound = period_bound(earlier, since)
+    bound = period_bound(earlier, since, lambda snap: _commits_item(writer.out_dir, snap, repo))
     previous = (earlier[0][0], earlier[0][2]["head"]) if earlier else None
     # A clone goes to a temporary directory, removed however the run ends (generator/scratch.py).
     with scratch.temporary("evidoc-git-") as tmp:

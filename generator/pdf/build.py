@@ -90,11 +90,8 @@ def prepare(
     library, snap, report = judged.library, judged.snapshot, judged.report
     register = build_register(library, report, snap, judged.keys)
     when, source = document_time(root, snap)
-    # The latest snapshot's results are reused only when they were judged as coverage judges
-    # every snapshot: at the time it was taken.
-    same = snap is not None and judged.judged_at == snap.created_at
     coverage = build_coverage(
-        library, snap, judged.keys, report.as_of, (judged.results, report) if same else None
+        library, snap, judged.keys, report.as_of, (judged.results, report, judged.judged_at)
     )
     changes = release_changes(root, library, report, changes_since)
     doc = build_document(

@@ -123,13 +123,7 @@ def assemble(
         layout,
         pack=pack is not None,
         register=register,
-        coverage=build_coverage(
-            library,
-            snap,
-            keys,
-            report.as_of,
-            (results, report) if snap is not None and now == snap.created_at else None,
-        ),
+        coverage=build_coverage(library, snap, keys, report.as_of, (results, report, now)),
         release=release_changes(root, library, report),
     )
     asm = Assembly(root=root, site=site)
