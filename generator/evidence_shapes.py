@@ -232,6 +232,22 @@ class Approvals(_Open):
     rules: list[dict[str, Any]] | None = None
 
 
+class Push(_Open):
+    at: str
+    before: str | None = None
+    after: str | None = None
+    kind: str | None = None
+    actor: str | None = None
+
+
+class Pushes(_Open):
+    """`github/<repo>/pushes`, `gitlab/<repo>/pushes`: the forge's record of the branch's pushes."""
+
+    pushes: list[Push]
+    covers_from: str | None = None
+    complete: bool | None = None
+
+
 _FORGE: dict[tuple[str, str], type[BaseModel]] = {
     ("git", "commits"): GitCommits,
     ("git", "branch"): GitBranch,
@@ -241,6 +257,8 @@ _FORGE: dict[tuple[str, str], type[BaseModel]] = {
     ("gitlab", "merge-requests"): MergeRequests,
     ("gitlab", "protected-branches"): ProtectedBranches,
     ("gitlab", "approvals"): Approvals,
+    ("github", "pushes"): Pushes,
+    ("gitlab", "pushes"): Pushes,
 }
 
 

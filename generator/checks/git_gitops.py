@@ -25,7 +25,7 @@ from generator.checks.git_common import (
     unusable,
 )
 from generator.checks.git_protection import evaluate_protection
-from generator.collect.git import split_remote
+from generator.collect.remotes import split_remote
 from generator.models.sources import Forge, Repository, Tier
 from generator.results import CheckResult, ResultStatus
 

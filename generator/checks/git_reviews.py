@@ -62,6 +62,9 @@ class Change:
 class ForgeView:
     by_commit: dict[str, list[Change]] = field(default_factory=dict)
     not_looked_up: set[str] = field(default_factory=set)
+    # Commits the forge was asked about one by one: only for these does no answer mean that no
+    # pull/merge request brought them (a commit a rewrite dropped was never asked about).
+    looked_up: set[str] = field(default_factory=set)
 
 
 def _latest_approvers(pull: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -150,7 +153,10 @@ def _pull_authors(pull: dict[str, Any], accounts: dict[str, str]) -> tuple[set[s
 def _github_view(data: dict[str, Any], commits: dict[str, dict[str, Any]]) -> ForgeView:
     pulls = {p["number"]: p for p in data.get("pulls", [])}
     accounts = _accounts(list(pulls.values()))
-    view = ForgeView(not_looked_up=set(data.get("not_looked_up", [])))
+    view = ForgeView(
+        not_looked_up=set(data.get("not_looked_up", [])),
+        looked_up=set(data.get("looked_up", [])),
+    )
     for sha, numbers in data.get("commits", {}).items():
         extra = _noreply_logins(commits[sha]) if sha in commits else set()
         for number in numbers:
@@ -174,7 +180,10 @@ def _github_view(data: dict[str, Any], commits: dict[str, dict[str, Any]]) -> Fo
 
 def _gitlab_view(data: dict[str, Any]) -> ForgeView:
     mrs = {m["iid"]: m for m in data.get("merge_requests", [])}
-    view = ForgeView(not_looked_up=set(data.get("not_looked_up", [])))
+    view = ForgeView(
+        not_looked_up=set(data.get("not_looked_up", [])),
+        looked_up=set(data.get("looked_up", [])),
+    )
     for sha, iids in data.get("commits", {}).items():
         for iid in iids:
             mr = mrs.get(iid)
@@ -307,7 +316,7 @@ def _verdict(
         kind, how = _trailer_verdict(commit, n)
         if kind == OK:
             return kind, how, CLAIMED
-        if kind == NONE and view is not None and commit["sha"] not in view.not_looked_up:
+        if kind == NONE and view is not None and commit["sha"] in view.looked_up:
             return DIRECT, f"the forge shows no pull request for it; {how}", ""
         return kind, how, ""
     if view is None:
@@ -319,6 +328,8 @@ def _verdict(
         )
     if commit["sha"] in view.not_looked_up:
         return NONE, "the forge's data for it was not collected (a collection bound ran out)", ""
+    if commit["sha"] not in view.looked_up:
+        return NONE, "the forge was not asked about it", ""
     return DIRECT, "the forge shows no pull request for it", ""
 
 
@@ -381,6 +392,34 @@ def _dropped(
     return f"; of the dropped commits: {', '.join(parts)}", out
 
 
+def _push_record_gap(ctx: CheckContext, repo: Repository) -> str:
+    """Why the forge's record of pushes did not show where the period began."""
+    if repo.forge is None:
+        return ""
+    read = ctx.read(f"{repo.forge.value}/{repo.name}/pushes")
+    label = "GitHub" if repo.forge is Forge.github else "GitLab"
+    if read.item is None:
+        return f", and {label}'s push record was not collected"
+    if not read.usable:
+        detail = read.item.detail or read.state.value
+        return f", and {label}'s push record could not be read: {detail}"
+    if not read.data.get("complete", True):
+        return f", and {label}'s push record was cut short: {read.data.get('stopped')}"
+    covers = read.data.get("covers_from")
+    return f", and {label}'s push record reaches back only to {day(covers)}"
+
+
+def _push_words(push: dict[str, Any]) -> str:
+    """'force push on 2026-03-02 by mallory (1a2b3c4d5e6f to 9f8e7d6c5b4a)'"""
+    kind = str(push.get("kind") or "push").replace("_", " ")
+    by = f" by {push['actor']}" if push.get("actor") else ""
+    before, after = push.get("before"), push.get("after")
+    moves = (
+        f" ({short(before) if before else 'new branch'} to {short(after) if after else 'deleted'})"
+    )
+    return f"{kind} on {day(push.get('at'))}{by}{moves}"
+
+
 def _rewrites(
     ctx: CheckContext,
     repo: Repository,
@@ -411,13 +450,27 @@ def _rewrites(
             else rewrite.get("detail", "it is not an ancestor of the current head")
         )
         judged, dropped_results = _dropped(ctx, repo, rewrite, judge, ev) if judge else ("", [])
+        push = rewrite.get("push")
+        if isinstance(push, dict):
+            seen_by = f"{rewrite.get('seen_by') or 'the forge'} shows a {_push_words(push)}"
+            if rewrite.get("on_branch") is True:
+                where = (
+                    f"{seen_by}; the commits it replaced are on the branch again, but were not "
+                    "for a time"
+                )
+            else:
+                where = f"{seen_by}; {short(old)} is no longer on the branch; {what}"
+        else:
+            where = (
+                f"the head snapshot {rewrite.get('snapshot')} audited, {short(old)}, is no "
+                f"longer on the branch; {what}"
+            )
         out.append(
             ctx.result(
                 f"{repo.name}@{short(old)}",
                 ResultStatus.failed,
                 f"the history of {branch.get('branch')} was rewritten (force push) in the "
-                f"period: the head snapshot {rewrite.get('snapshot')} audited, {short(old)}, is "
-                f"no longer on the branch; {what}{judged}",
+                f"period: {where}{judged}",
                 ev,
             )
         )
@@ -438,6 +491,9 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     notes: list[str] = []
     view: ForgeView | None = None
     if repo.forge is not None:
+        pushes = f"{repo.forge.value}/{repo.name}/pushes"
+        if ctx.read(pushes).item is not None:  # snapshots before it was collected lack it
+            evidence.append(pushes)
         kind = "pull-requests" if repo.forge is Forge.github else "merge-requests"
         fid = f"{repo.forge.value}/{repo.name}/{kind}"
         evidence.append(fid)
@@ -519,8 +575,8 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     if window.get("estimated") and window.get("bounded") is not False:
         notes.append(
             "where the period began is estimated from commit dates (no snapshot taken before "
-            "the period recorded the branch), so a commit pushed in the period with an earlier "
-            "date below a later one would not be judged"
+            f"the period recorded the branch{_push_record_gap(ctx, repo)}), so a commit pushed "
+            "in the period with an earlier date below a later one would not be judged"
         )
     if notes:
         reason += "; " + "; ".join(notes)

@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from generator import __version__
-from generator.collect.git import split_remote
+from generator.collect.remotes import split_remote
 from generator.models.sources import Repository
 from generator.snapshot.manifest import ItemStatus
 from generator.snapshot.store import SnapshotWriter

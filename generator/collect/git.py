@@ -34,9 +34,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from generator import interrupt, scratch
+from generator.collect.pushes import Push, PushLog, push_bound
+from generator.collect.remotes import redact_url
+from generator.collect.window import Window, audit_window, period_bound
 from generator.library import Library
 from generator.models.sources import Forge, Repository
 from generator.snapshot.manifest import MANIFEST, ItemStatus
@@ -143,40 +146,6 @@ def _git(gitdir: Path, *args: str, check: bool = True, env: dict[str, str] | Non
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
     return proc.stdout.decode("utf-8", "replace")
-
-
-def redact_url(url: str) -> str:
-    """A URL without the user:password part, so no credential reaches the snapshot."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.scheme and "@" in parts.netloc:
-        host = parts.netloc.rsplit("@", 1)[1]
-        return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-    return url
-
-
-_SCP = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
-
-
-def split_remote(url: str) -> tuple[str, str] | None:
-    """(host, owner/name) of a clone URL: https://host/a/b(.git), ssh://host/a/b, git@host:a/b."""
-    url = url.strip()
-    if "://" in url:
-        parts = urlsplit(url)
-        host, path = (parts.hostname or "").lower(), parts.path
-    else:
-        match = _SCP.match(url)
-        if not match:
-            return None
-        host, path = match.group("host").lower(), match.group("path")
-    path = path.strip("/")
-    if path.endswith(".git"):
-        path = path[:-4]
-    if not host or "/" not in path:
-        return None
-    return host, path
 
 
 def _log_command(ref: str, base: str | None, signers: str) -> list[str]:
@@ -341,34 +310,6 @@ def stream_log(gitdir: Path, ref: str, base: str | None, signers: str) -> Iterat
 # the history of one branch
 
 
-@dataclass(frozen=True)
-class Window:
-    """Which first-parent commits of the branch reached it in the audit period, found by their
-    position in the graph: committer dates are the author's to choose, positions are not."""
-
-    head: str
-    commits: list[str]  # first-parent commits judged, newest first
-    base: str | None  # the branch as it stood before them (None: from the root)
-    how: str
-    # False when nothing shows where the period begins: every first-parent commit is dated
-    # before it and no earlier snapshot recorded the head, so a backdated push cannot be told
-    # from a quiet branch.
-    bounded: bool = True
-    # True when the start rests on commit dates alone, not on a snapshot's record of the branch.
-    estimated: bool = False
-
-    def record(self) -> dict[str, Any]:
-        return {
-            "head": self.head,
-            "boundary": self.commits[-1] if self.commits else None,
-            "base": self.base,
-            "first_parent_commits": len(self.commits),
-            "how": self.how,
-            "bounded": self.bounded,
-            "estimated": self.estimated,
-        }
-
-
 def first_parent_chain(gitdir: Path, ref: str) -> list[tuple[str, dt.datetime]]:
     """The branch's first-parent chain, newest first, with committer dates."""
     out = _git(gitdir, "log", "--first-parent", "-z", "--format=%H%x00%cI", ref, "--")
@@ -389,54 +330,6 @@ def first_parent_chain(gitdir: Path, ref: str) -> list[tuple[str, dt.datetime]]:
                 f"first-parent record {exc} does not parse; refusing the history"
             ) from None
     return chain
-
-
-def audit_window(
-    chain: list[tuple[str, dt.datetime]],
-    since: dt.datetime,
-    until: dt.datetime,
-    bound: Bound | None,
-    ended: bool = True,
-) -> Window:
-    """A commit reached the branch no earlier than its own date and those of the commits below
-    it. So every first-parent commit above the deepest one dated in the period reached the branch
-    in the period, whatever its own date says. Everything above where earlier snapshots show the
-    period began reached it in the period too; the deeper of the two bounds the window. Without
-    such a snapshot the start is estimated from dates alone (`estimated`): a commit pushed in the
-    period with an earlier date, below one dated in it, is then not seen. Commits at the top dated
-    after the period's end are left for the next period, once it has ended (ENDED); while it runs,
-    a commit dated in the future is on the branch now and is judged."""
-    index = {sha: i for i, (sha, _) in enumerate(chain)}
-    start = 0
-    while ended and start < len(chain) and chain[start][1] >= until:
-        start += 1
-    deepest = max((i for i, (_, when) in enumerate(chain) if when >= since), default=-1)
-    how = "the deepest first-parent commit dated in the period"
-    bounded = deepest >= 0
-    estimated = True
-    if bound is not None and bound.sha is not None and bound.sha not in index:
-        # The branch no longer holds the head that bounded the period: it was rewritten (the
-        # rewrite is judged on its own); where the period began is no longer known.
-        how = f"{how}; the head recorded by snapshot {bound.snapshot} is no longer on the branch"
-        bounded = False
-    elif bound is not None:
-        # -1: the bound is the head itself (nothing reached the branch since)
-        below = len(chain) - 1 if bound.sha is None else index[bound.sha] - 1
-        if below > deepest or deepest < 0:
-            deepest = max(below, deepest)
-            how = bound.how
-        bounded = bounded or bound.bounded
-        estimated = not bound.bounded
-    if not bounded and bound is None:
-        how = "no first-parent commit is dated in the period and no earlier snapshot bounds it"
-    elif not bounded and how == bound.how:
-        how = f"{how}, though that snapshot could not tell where the period began"
-    end = deepest + 1
-    base = chain[end][0] if end < len(chain) else None
-    head = chain[0][0] if chain else ""
-    return Window(
-        head, [sha for sha, _ in chain[start:end]], base, how, bounded, estimated and bounded
-    )
 
 
 @dataclass
@@ -697,49 +590,6 @@ def _earlier_heads(out_dir: Path, repo: Repository) -> list[tuple[str, dt.dateti
     return found
 
 
-@dataclass(frozen=True)
-class Bound:
-    """Where the period begins on the branch, as earlier snapshots show it: the head recorded
-    by the newest snapshot taken before the period, else the base of the window of the first
-    snapshot taken in it (so that what that snapshot judged is judged again, and a failure of
-    the period is not forgotten by the next snapshot)."""
-
-    snapshot: str
-    sha: str | None  # the commits above it reached the branch later (None: from the root)
-    how: str
-    bounded: bool  # False when that first snapshot itself did not know where the period began
-
-
-def period_bound(
-    earlier: list[tuple[str, dt.datetime, dict]],
-    since: dt.datetime,
-    recorded: Callable[[str], dict[str, Any] | None] = lambda snap: None,
-) -> Bound | None:
-    """RECORDED gives a snapshot's commits item; only the first snapshot of the period's is
-    read, for where its window began."""
-    before = [(snap, data) for snap, created, data in earlier if created < since]
-    if before:
-        snap, data = before[0]  # the newest taken before the period
-        return Bound(
-            snap, data["head"], f"the head recorded by snapshot {snap}, before the period", True
-        )
-    inside = [(snap, data) for snap, created, data in earlier if created >= since]
-    if not inside:
-        return None
-    snap, data = inside[-1]  # the first of the period
-    window = (recorded(snap) or {}).get("window")
-    if not isinstance(window, dict):
-        # A snapshot from before windows were recorded: its head is all that is known, not
-        # where its own judgement began.
-        return Bound(snap, data["head"], f"the head audited by snapshot {snap}", False)
-    return Bound(
-        snap,
-        window.get("base"),
-        f"where snapshot {snap}, the first of the period, began",
-        window.get("bounded", True) is not False,
-    )
-
-
 def _commits_item(out_dir: Path, snap: str, repo: Repository) -> dict[str, Any] | None:
     """An earlier snapshot's `git/<repo>/commits` item, when it was collected."""
     try:
@@ -791,10 +641,80 @@ def rewrites_in_period(
                     known[sha] for sha in compare.get("dropped", []) if sha in known
                 ]
                 out[old] = compare
+        if created < since:
+            continue  # the rewrites it recorded were in an earlier period
         for seen in data.get("rewrites_in_period") or []:
-            if isinstance(seen, dict) and seen.get("head") and seen["head"] not in out:
-                out[seen["head"]] = seen
+            if not isinstance(seen, dict) or not seen.get("head") or seen["head"] in out:
+                continue
+            pushed = (seen.get("push") or {}).get("at")
+            if isinstance(pushed, str) and pushed < rfc3339(since):
+                continue
+            out[seen["head"]] = seen
     return [out[h] for h in sorted(out, key=lambda h: (out[h].get("snapshot") or "", h))]
+
+
+def push_rewrites(
+    gitdir: Path,
+    log: PushLog,
+    since: dt.datetime,
+    head: str,
+    chain: list[str],
+    signers: str | None = None,
+) -> list[dict[str, Any]]:
+    """The rewrites of the period the forge's record shows, whether or not a snapshot was
+    taken in between: every push the forge calls forced, and every push from a head that is no
+    longer on the branch to one that is (or to another that is gone, when git can tell it was
+    no fast-forward). A head a push made that is gone and that no such rewrite accounts for is
+    reported with the push that made it."""
+    on_chain = set(chain)
+    reachable: set[str] | None = None
+
+    def on_branch(sha: str) -> bool:
+        nonlocal reachable
+        if sha in on_chain:
+            return True
+        if reachable is None:  # one walk of the whole branch, only when a head is off its chain
+            reachable = set(_git(gitdir, "rev-list", head, "--").split())
+        return sha in reachable
+
+    def entry(old: str, push: Push, gone: bool) -> dict[str, Any]:
+        out = _compare_previous(gitdir, (None, old), head) if gone else {"on_branch": True}
+        out.update(
+            snapshot=None, head=old, seen_by=f"{log.forge}'s push record", push=push.record()
+        )
+        if out.get("dropped"):  # still in this repository (a `path:` one, say): judge them
+            out["dropped_records"] = dropped_records(gitdir, old, head, signers)
+        return out
+
+    pushes = log.since(since)
+    out: dict[str, dict[str, Any]] = {}
+    covered: set[str] = set()
+    for push in pushes:
+        before_gone = push.before is not None and not on_branch(push.before)
+        after_gone = push.after is not None and not on_branch(push.after)
+        rewrote = push.kind == "force_push" or (before_gone and not after_gone)
+        if before_gone and after_gone and not rewrote:
+            rewrote = _is_ancestor(gitdir, push.before or "", push.after or "") is False
+        old = push.before or push.after
+        if not rewrote or old is None or old in out:
+            continue
+        out[old] = entry(old, push, before_gone)
+        covered |= {old, *out[old].get("dropped", [])}
+    for push in pushes:
+        if push.after and push.after not in covered and not on_branch(push.after):
+            out[push.after] = entry(push.after, push, True)
+            covered |= {push.after, *out[push.after].get("dropped", [])}
+    return list(out.values())
+
+
+def _is_ancestor(gitdir: Path, old: str, new: str) -> bool | None:
+    """Whether OLD is an ancestor of NEW; None when git has not both."""
+    proc = subprocess.run(
+        ["git", "-C", str(gitdir), "merge-base", "--is-ancestor", old, new],
+        capture_output=True,
+        env=_git_env(),
+    )
+    return {0: True, 1: False}.get(proc.returncode)
 
 
 def _compare_previous(gitdir: Path, previous: tuple[str, str] | None, head: str) -> dict:
@@ -805,20 +725,32 @@ def _compare_previous(gitdir: Path, previous: tuple[str, str] | None, head: str)
     if old == head:
         out["on_branch"] = True
         return out
-    proc = subprocess.run(
-        ["git", "-C", str(gitdir), "merge-base", "--is-ancestor", old, head],
-        capture_output=True,
-        env=_git_env(),
-    )
-    out["on_branch"] = proc.returncode == 0
-    if proc.returncode == 1:
+    ancestor = _is_ancestor(gitdir, old, head)
+    out["on_branch"] = ancestor is True
+    if ancestor is False:
         dropped = _git(gitdir, "rev-list", f"--max-count={MAX_DROPPED + 1}", old, f"^{head}")
         shas = dropped.split()
         out["dropped"] = shas[:MAX_DROPPED]
         out["dropped_truncated"] = len(shas) > MAX_DROPPED
-    elif proc.returncode != 0:
-        out["detail"] = "the previous head is no longer in the repository"
+    elif ancestor is None:
+        out["detail"] = "that head is no longer in the repository, so what it held is not known"
     return out
+
+
+def dropped_records(gitdir: Path, old: str, head: str, signers: str | None) -> list[dict[str, Any]]:
+    """The records of the first-parent commits a rewrite dropped (OLD's, down to the branch as it
+    is), each merge with the commits it brought in, read from the repository like the period's
+    own: so that they can be judged."""
+    log = stream_log(gitdir, old, head, signers or os.devnull)
+    with contextlib.closing(log):
+        raw = {c.sha: c for c in log}
+    chain: list[str] = []
+    sha: str | None = old
+    while sha in raw and len(chain) < MAX_DROPPED:
+        chain.append(sha)
+        parents = raw[sha].parents
+        sha = parents[0] if parents else None
+    return build_history(raw, Window(old, chain, sha, "dropped by a rewrite"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -865,13 +797,20 @@ def _signers_evidence(repo: Repository, signers: str | None) -> dict[str, Any]:
 
 
 def collect_repository(
-    root: Path, repo: Repository, writer: SnapshotWriter, now: dt.datetime, ttl: int = TTL
+    root: Path,
+    repo: Repository,
+    writer: SnapshotWriter,
+    now: dt.datetime,
+    ttl: int = TTL,
+    pushes: PushLog | None = None,
 ) -> RepoResult:
+    """PUSHES: the forge's record of pushes to the branch, where it was read."""
     since, until = audit_period(repo, now)
     source = repo.path or redact_url(repo.url or "")
     common = {"collector": "git", "collected_at": now, "ttl": ttl, "source": source}
     earlier = _earlier_heads(writer.out_dir, repo)
     bound = period_bound(earlier, since, lambda snap: _commits_item(writer.out_dir, snap, repo))
+    bounds = [bound] if bound is not None else []
     previous = (earlier[0][0], earlier[0][2]["head"]) if earlier else None
     # A clone goes to a temporary directory, removed however the run ends (generator/scratch.py).
     with scratch.temporary("evidoc-git-") as tmp:
@@ -888,7 +827,10 @@ def collect_repository(
             ref, head = _find_ref(gitdir, repo.branch)
             default_branch = _default_branch(gitdir, config)
             chain = first_parent_chain(gitdir, ref)
-            window = audit_window(chain, since, until, bound, ended=until < now)
+            pushed = push_bound(pushes, since, head) if pushes is not None else None
+            if pushed is not None:
+                bounds.append(pushed)
+            window = audit_window(chain, since, until, bounds, ended=until < now)
             with ThreadPoolExecutor(max_workers=1) as pool:
                 paths = pool.submit(changed_paths, gitdir, ref, window.base)
                 log = stream_log(gitdir, ref, window.base, signers or os.devnull)
@@ -903,6 +845,14 @@ def collect_repository(
                 head,
                 lambda snap: _recorded_commits(writer.out_dir, snap, repo),
             )
+            if pushes is not None:
+                known = {r["head"] for r in rewrites}
+                chain_shas = [sha for sha, _ in chain]
+                rewrites += [
+                    r
+                    for r in push_rewrites(gitdir, pushes, since, head, chain_shas, signers)
+                    if r["head"] not in known
+                ]
             tags = tags_on_branch(gitdir, ref)
             tracking = remote_tracking(gitdir, repo.branch, head) if repo.path else None
         except (GitError, OSError, subprocess.SubprocessError) as exc:
@@ -987,7 +937,13 @@ def collect_git(
             repo = repo.model_copy(
                 update={"since": repo.since or period.start, "until": repo.until or period.end}
             )
-        result = collect_repository(library.root, repo, writer, now, ttl)
+        pushes = None
+        if repo.forge in (Forge.github, Forge.gitlab):
+            # Before the clone: a push made in between then shows above the recorded heads.
+            from generator.collect.pushes import collect_pushes
+
+            pushes = collect_pushes(repo, writer, now, audit_period(repo, now)[0], ttl)
+        result = collect_repository(library.root, repo, writer, now, ttl, pushes)
         if repo.forge is Forge.github:
             from generator.collect.github import collect_github
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import generator.collect.git as git_collector
-from generator.collect.git import redact_url, split_remote
+from generator.collect.remotes import redact_url, split_remote
 from generator.snapshot.store import load_snapshot
 from tests.git.builders import (
     ALICE,
