@@ -563,6 +563,22 @@ def _clone(repo: Repository, into: Path) -> Path:
     return target
 
 
+def fetch_missing(gitdir: Path, repo: Repository, shas: list[str]) -> None:
+    """Let a clone read the pushed heads it lacks: it holds only what is on its branch, not
+    what a force push dropped. The clone is partial (`--filter`), so git fetches an object it is
+    asked for from the forge, which serves a commit by its id while it keeps it; asking here,
+    with the clone's credentials, lets that work for a private repository too."""
+    if repo.url is None or not shas:
+        return
+    subprocess.run(
+        ["git", "-C", str(gitdir), "cat-file", "--batch-check"],
+        input="".join(f"{sha}\n" for sha in shas).encode(),
+        capture_output=True,
+        env=_clone_auth_env(repo, repo.url),
+        timeout=600,
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # the previous snapshot: has the branch been rewritten since?
 
@@ -846,6 +862,8 @@ def collect_repository(
                 lambda snap: _recorded_commits(writer.out_dir, snap, repo),
             )
             if pushes is not None:
+                heads = {s for p in pushes.since(since) for s in (p.before, p.after) if s}
+                fetch_missing(gitdir, repo, sorted(heads))
                 known = {r["head"] for r in rewrites}
                 chain_shas = [sha for sha, _ in chain]
                 rewrites += [

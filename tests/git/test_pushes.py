@@ -8,11 +8,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 
 from generator.results import ResultStatus
 from generator.snapshot.store import load_snapshot
-from tests.git.builders import ALICE, BOB, CAROL, GitRepo, person, trailers
+from tests.git.builders import ALICE, BOB, CAROL, GitRepo, person, run_git, trailers
 from tests.git.conftest import NOW
 from tests.git.forge_standin import RecordedForge
 from tests.git.instance import by_check, collect, make_instance, results
@@ -76,7 +77,13 @@ def every_commit(repo: GitRepo) -> list[str]:
     return repo.git("rev-list", "--all", "--reflog").split()
 
 
-def github(server: HTTPServer, repo: GitRepo, pushes: list[dict] | None, monkeypatch) -> Path:
+def github(
+    server: HTTPServer,
+    repo: GitRepo,
+    pushes: list[dict] | None,
+    monkeypatch,
+    url: str | None = None,
+) -> Path:
     """A GitHub stand-in that knows no pull request (approvals come from trailers, which the
     repository accepts), with PUSHES as the branch's activity (None: not available)."""
     monkeypatch.setenv("SHOP_GH_TOKEN", TOKEN)
@@ -89,7 +96,7 @@ def github(server: HTTPServer, repo: GitRepo, pushes: list[dict] | None, monkeyp
         forge.routes[f"GET {GH}/activity"] = {"pages": [newest_first]}
     source = {
         "name": "shop",
-        "path": str(repo.path),
+        **({"url": url} if url else {"path": str(repo.path)}),
         "since": "2026-01-01",
         "forge": "github",
         "project": "acme/shop",
@@ -289,3 +296,38 @@ def test_a_gitlab_push_whose_old_head_is_gone_is_a_rewrite(
     rewrite = found[f"shop@{s['unreviewed'][:12]}"]
     assert "GitLab's push record shows a push on 2026-01-07 by bob" in rewrite.reason
     assert f"{s['unreviewed'][:12]} is no longer on the branch" in rewrite.reason
+
+
+@pytest.mark.parametrize("serves_dropped", [True, False])
+def test_a_clone_fetches_the_dropped_head_to_judge_it(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch, serves_dropped: bool
+) -> None:
+    """A clone holds only what is on the branch: the head a force push dropped is fetched by
+    its id (as the forges serve it while they keep it) so its commits are judged; where the
+    forge does not serve it, the rewrite still fails the period and says what is not known."""
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.commit("base", "Base", ALICE, at=at("2025-06-01"))
+    repo.commit("unreviewed", "Change production by hand", BOB, at=at("2026-01-06"))
+    server = tmp_path / "server.git"
+    run_git(tmp_path, "clone", "-q", "--bare", str(repo.path), str(server), env=repo.env)
+    repo.git("reset", "-q", "--hard", repo.shas["base"])
+    repo.commit("clean", "Reviewed change" + APPROVED, BOB, at=at("2026-01-07"))
+    repo.git("push", "-q", "--force", str(server), "main")
+    if not serves_dropped:  # the forge no longer keeps it
+        run_git(server, "reflog", "expire", "--expire=now", "--all", env=repo.env)
+        run_git(server, "gc", "-q", "--prune=now", env=repo.env)
+    s = repo.shas
+    pushes = [
+        activity("2025-06-01T10:00:00Z", None, s["base"], "branch_creation"),
+        activity("2026-01-06T10:00:00Z", s["base"], s["unreviewed"]),
+        activity("2026-01-07T10:00:00Z", s["unreviewed"], s["clean"], "force_push"),
+    ]
+    root = github(httpserver, repo, pushes, monkeypatch, url=server.as_uri())
+    _, found = judged(root)
+    assert found["shop"].status is ResultStatus.failed
+    rewrite = found[f"shop@{s['unreviewed'][:12]}"]
+    if serves_dropped:
+        assert "1 commit(s) that were on it are gone" in rewrite.reason
+        assert f"shop@{s['unreviewed'][:12]} (dropped)" in found
+    else:
+        assert "that head is no longer in the repository" in rewrite.reason
