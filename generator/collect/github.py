@@ -5,7 +5,10 @@ reviews. Items: `github/<repo>/repository`, `.../branch-protection`, `.../rulese
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -24,7 +27,10 @@ from generator.collect.forge import (
 )
 from generator.collect.git import TTL, History
 from generator.models.sources import Repository
-from generator.snapshot.store import SnapshotWriter
+from generator.snapshot.canonical import sha256_hex
+from generator.snapshot.manifest import MANIFEST, SIGNATURE, ItemStatus, Manifest
+from generator.snapshot.signing import check_signature
+from generator.snapshot.store import SNAPSHOT_NAME, SnapshotWriter, parse_time, snapshot_id
 
 API = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -60,46 +66,204 @@ def _repository(client: ForgeClient, project: str) -> dict[str, Any]:
     return out
 
 
-def _protection(client: ForgeClient, project: str, branch: str) -> dict[str, Any]:
+# Classic branch protection has no history of its own: GitHub's organisation audit log
+# (Enterprise Cloud) records its changes and overrides. Web events are kept for 180 days.
+AUDIT_LOG_RETENTION = dt.timedelta(days=180)
+PROTECTION_ACTIONS = (
+    "protected_branch.create",
+    "protected_branch.update",
+    "protected_branch.destroy",
+    "protected_branch.policy_override",
+)
+# Where a ruleset's history is read, by where the ruleset is defined.
+RULESET_OWNERS = {"Organization": "/orgs/{source}", "Enterprise": "/enterprises/{source}"}
+RULESET_KEYS = (
+    "id",
+    "name",
+    "target",
+    "enforcement",
+    "source_type",
+    "source",
+    "bypass_actors",
+    "current_user_can_bypass",
+    "conditions",
+)
+
+
+def _period(history: History | None) -> dict[str, str] | None:
+    if history is None:
+        return None
+    return {"since": since_param(history.since), "until": since_param(history.until)}
+
+
+def _protection(
+    client: ForgeClient, project: str, branch: str, history: History | None, now: dt.datetime
+) -> dict[str, Any]:
     response = client.get(f"/repos/{project}/branches/{quote(branch, safe='')}/protection")
+    out: dict[str, Any] | None = None
     if response.status_code == 404:
         try:
             message = str(response.json().get("message", ""))
         except (ValueError, AttributeError):
             message = ""
         if "not protected" in message.lower():
-            return {"branch": branch, "protected": False, "protection": None}
-    if response.status_code != 200:
-        raise ForgeError(describe(response), response.status_code)
-    return {"branch": branch, "protected": True, "protection": strip_urls(json_body(response))}
+            out = {"branch": branch, "protected": False, "protection": None}
+    if out is None:
+        if response.status_code != 200:
+            raise ForgeError(describe(response), response.status_code)
+        protection = strip_urls(json_body(response))
+        out = {"branch": branch, "protected": True, "protection": protection}
+    out["period"] = _period(history)
+    out["audit_log"] = _audit_log(client, project, history, now)
+    return out
 
 
-def _rulesets(client: ForgeClient, project: str, branch: str) -> dict[str, Any]:
+def _audit_time(entry: dict[str, Any]) -> str | None:
+    millis = entry.get("@timestamp") or entry.get("created_at")
+    if not isinstance(millis, int | float):
+        return None
+    return since_param(dt.datetime.fromtimestamp(millis / 1000, dt.UTC))
+
+
+def _audit_log(
+    client: ForgeClient, project: str, history: History | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The organisation audit log's branch protection events for the repository, from the start
+    of the period to collection (a change after the period's end also hides what held before
+    it). Not available (403/404) outside GitHub Enterprise Cloud or without org owner access."""
+    if history is None:
+        return {"error": "the audit period is not known (the branch history could not be read)"}
+    org = project.split("/")[0]
+    phrase = f"action:protected_branch repo:{project} created:>={history.since.date().isoformat()}"
+    query = {"phrase": phrase, "include": "web", "per_page": 100}
+    retained = since_param(now - AUDIT_LOG_RETENTION)
+    out: dict[str, Any] = {"phrase": phrase, "retained_from": retained}
+    try:
+        entries = client.all(f"/orgs/{org}/audit-log", query)
+    except ForgeError as exc:
+        return {**out, "events": None, "error": str(exc)}
+    since = since_param(history.since)
+    events = []
+    for entry in entries:
+        at = _audit_time(entry) if isinstance(entry, dict) else None
+        if at is None or at < since or entry.get("action") not in PROTECTION_ACTIONS:
+            continue
+        if entry.get("repo") not in (None, project):
+            continue
+        events.append(
+            {
+                "action": entry.get("action"),
+                "actor": entry.get("actor"),
+                "at": at,
+                "repo": entry.get("repo"),
+                # the protection rule's branch pattern (create/update/destroy) or the updated
+                # branch (policy_override); absent from some events
+                "branch": entry.get("branch") or entry.get("name"),
+            }
+        )
+    return {**out, "events": sorted(events, key=lambda e: e["at"]), "error": None}
+
+
+def _ruleset_base(project: str, source_type: Any, source: Any) -> str:
+    template = RULESET_OWNERS.get(str(source_type))
+    if template and source:
+        return template.format(source=quote(str(source), safe=""))
+    return f"/repos/{project}"
+
+
+def _version_actor(
+    client: ForgeClient, actor: Any, logins: dict[int, str | None]
+) -> dict[str, Any]:
+    """The actor of a ruleset version with the user's login where GitHub tells it (the history
+    gives only an id and a type)."""
+    out = dict(actor) if isinstance(actor, dict) else {}
+    uid = out.get("id")
+    if out.get("type") == "User" and isinstance(uid, int):
+        if uid not in logins:
+            try:
+                logins[uid] = client.get_json(f"/user/{uid}").get("login")
+            except (ForgeError, AttributeError):
+                logins[uid] = None
+        if logins[uid]:
+            out["login"] = logins[uid]
+    return out
+
+
+def _ruleset_history(
+    client: ForgeClient,
+    base: str,
+    ruleset_id: int,
+    history: History | None,
+    logins: dict[int, str | None],
+) -> dict[str, Any]:
+    """Every version of the ruleset, and the full state of each version in force at some time in
+    the period: the newest one updated at or before its start and every one updated within it.
+    An unreadable history (older GitHub Enterprise Server, no admin access) is recorded as such."""
+    if history is None:
+        return {"error": "the audit period is not known (the branch history could not be read)"}
+    path = f"{base}/rulesets/{ruleset_id}/history"
+    try:
+        versions = client.all(path, {"per_page": 100})
+        listed = sorted(
+            (
+                {
+                    "version_id": v.get("version_id"),
+                    "actor": _version_actor(client, v.get("actor"), logins),
+                    "updated_at": v.get("updated_at"),
+                }
+                for v in versions
+                if isinstance(v, dict) and v.get("updated_at")
+            ),
+            key=lambda v: parse_time(v["updated_at"]),
+        )
+        if not listed:
+            return {"versions": [], "in_period": None, "error": f"GET {path}: no versions"}
+        before = [v for v in listed if parse_time(v["updated_at"]) <= history.since]
+        inside = [v for v in listed if history.since < parse_time(v["updated_at"]) <= history.until]
+        in_period = []
+        for version in before[-1:] + inside:
+            state = client.get_json(f"{path}/{version['version_id']}").get("state") or {}
+            kept = {k: strip_urls(state.get(k)) for k in RULESET_KEYS if k in state}
+            kept["rules"] = strip_urls(state.get("rules") or [])
+            in_period.append({**version, "state": kept})
+    except (ForgeError, AttributeError) as exc:
+        return {"error": str(exc) if isinstance(exc, ForgeError) else f"GET {path}: bad answer"}
+    return {"versions": listed, "in_period": in_period, "error": None}
+
+
+def _rulesets(
+    client: ForgeClient, project: str, branch: str, history: History | None = None
+) -> dict[str, Any]:
     rules = client.all(
         f"/repos/{project}/rules/branches/{quote(branch, safe='')}", {"per_page": 100}
     )
+    sources = {
+        r.get("ruleset_id"): (r.get("ruleset_source_type"), r.get("ruleset_source"))
+        for r in rules
+        if r.get("ruleset_id")
+    }
     details: list[dict[str, Any]] = []
-    for ruleset_id in sorted({r.get("ruleset_id") for r in rules if r.get("ruleset_id")}):
+    logins: dict[int, str | None] = {}
+    for ruleset_id in sorted(sources):
         try:
             detail = client.get_json(
                 f"/repos/{project}/rulesets/{ruleset_id}", {"includes_parents": "true"}
             )
+            kept = {k: strip_urls(detail.get(k)) for k in RULESET_KEYS if k in detail}
         except ForgeError as exc:  # bypass actors need admin read; keep the rules anyway
-            details.append({"id": ruleset_id, "error": str(exc)})
-            continue
-        keep = (
-            "id",
-            "name",
-            "target",
-            "enforcement",
-            "source_type",
-            "source",
-            "bypass_actors",
-            "current_user_can_bypass",
-            "conditions",
+            kept = {"id": ruleset_id, "error": str(exc)}
+        source_type, source = sources[ruleset_id]
+        base = _ruleset_base(
+            project, kept.get("source_type", source_type), kept.get("source", source)
         )
-        details.append({k: strip_urls(detail.get(k)) for k in keep if k in detail})
-    return {"branch": branch, "rules": strip_urls(rules), "rulesets": details}
+        kept["history"] = _ruleset_history(client, base, ruleset_id, history, logins)
+        details.append(kept)
+    return {
+        "branch": branch,
+        "period": _period(history),
+        "rules": strip_urls(rules),
+        "rulesets": details,
+    }
 
 
 def _login(user: Any) -> str | None:
@@ -641,15 +805,21 @@ def collect_github(
         record(
             writer,
             ids[1],
-            lambda: _protection(client, project, branch),
-            query=f"GET /repos/{project}/branches/{b}/protection",
+            lambda: _protection(client, project, branch, history, now),
+            query=(
+                f"GET /orgs/{project.split('/')[0]}/audit-log?phrase=action:protected_branch; "
+                f"GET /repos/{project}/branches/{b}/protection"
+            ),
             **kw,
         )
         record(
             writer,
             ids[2],
-            lambda: _rulesets(client, project, branch),
-            query=f"GET /repos/{project}/rules/branches/{b}; GET /repos/{project}/rulesets/{{id}}",
+            lambda: _rulesets(client, project, branch, history),
+            query=(
+                f"GET /repos/{project}/rules/branches/{b}; GET /repos/{project}/rulesets/{{id}}; "
+                "GET .../rulesets/{id}/history[/{version_id}]"
+            ),
             **kw,
         )
         record(

@@ -54,10 +54,83 @@ def _project(client: ForgeClient, pid: str) -> dict[str, Any]:
     return {k: project.get(k) for k in keys}
 
 
-def _protected(client: ForgeClient, pid: str, branch: str) -> dict[str, Any]:
+def _protected(
+    client: ForgeClient,
+    pid: str,
+    branch: str,
+    history: History | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     entries = strip_urls(client.all(f"/projects/{pid}/protected_branches", {"per_page": 100}))
     matching = [e for e in entries if fnmatch.fnmatchcase(branch, str(e.get("name", "")))]
-    return {"branch": branch, "protected_branches": entries, "matching": matching}
+    return {
+        "branch": branch,
+        "protected_branches": entries,
+        "matching": matching,
+        "audit_events": _audit_events(client, pid, history, now or dt.datetime.now(dt.UTC)),
+    }
+
+
+# Project audit events are read in windows: GitLab limits one query to 30 days.
+AUDIT_WINDOW = dt.timedelta(days=30)
+# What marks an audit event as one about branch protection or approvals.
+PROTECTION_TARGETS = ("ProtectedBranch", "ApprovalProjectRule", "ApprovalMergeRequestRule")
+PROTECTION_WORDS = ("protected branch", "protected_branch", "approv", "force push", "code owner")
+
+
+def _about_protection(event: dict[str, Any]) -> bool:
+    details = event.get("details") or {}
+    if details.get("target_type") in PROTECTION_TARGETS:
+        return True
+    text = " ".join(
+        str(details.get(k) or "") for k in ("change", "custom_message", "event_name")
+    ).lower()
+    return any(word in text for word in PROTECTION_WORDS)
+
+
+def _audit_events(
+    client: ForgeClient, pid: str, history: History | None, now: dt.datetime
+) -> dict[str, Any]:
+    """The project's audit events about protected branches and approval settings or rules, from
+    the start of the period to collection (a change after the period's end also hides what held
+    before it). Premium/Ultimate only: 403/404 otherwise, recorded as not available."""
+    if history is None:
+        return {"error": "the audit period is not known (the branch history could not be read)"}
+    start, end = history.since, now
+    events: dict[Any, dict[str, Any]] = {}
+    try:
+        while start < end:
+            stop = min(start + AUDIT_WINDOW, end)
+            query = {
+                "created_after": since_param(start),
+                "created_before": since_param(stop),
+                "per_page": 100,
+            }
+            for event in client.all(f"/projects/{pid}/audit_events", query):
+                if isinstance(event, dict) and _about_protection(event):
+                    events[event.get("id")] = event
+            start = stop
+    except ForgeError as exc:
+        return {"events": None, "error": str(exc)}
+    kept = [
+        {
+            "id": e.get("id"),
+            "created_at": e.get("created_at"),
+            "author": (e.get("details") or {}).get("author_name"),
+            "details": {
+                k: v
+                for k, v in (e.get("details") or {}).items()
+                if k not in ("ip_address", "author_email", "entity_path")
+            },
+        }
+        for e in events.values()
+    ]
+    return {
+        "period": {"since": since_param(history.since), "until": since_param(history.until)},
+        "read_until": since_param(now),
+        "events": sorted(kept, key=lambda e: str(e["created_at"])),
+        "error": None,
+    }
 
 
 def _approvals(client: ForgeClient, pid: str) -> dict[str, Any]:
@@ -230,8 +303,11 @@ def collect_gitlab(
         record(
             writer,
             ids[1],
-            lambda: _protected(client, pid, branch),
-            query=f"GET /projects/{pid}/protected_branches",
+            lambda: _protected(client, pid, branch, history, now),
+            query=(
+                f"GET /projects/{pid}/protected_branches; "
+                f"GET /projects/{pid}/audit_events?created_after=...&created_before=..."
+            ),
             **kw,
         )
         record(
