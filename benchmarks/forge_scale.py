@@ -16,6 +16,10 @@ measured from a fresh parent:
 Printed: commits in the period, GraphQL and REST requests made, seconds of each step, peak RSS,
 and the check's verdict. Target: completes with ~200 GraphQL pages (not 40,000 REST calls), every
 change shown approved.
+
+With `--resume N`, every run gets a budget of N requests ($EVIDOC_FORGE_MAX_REQUESTS) and runs
+are repeated (at most 10) until one completes: each resumes the one before (printed: its
+GraphQL requests, the pull requests carried over and whether it completed).
 """
 
 from __future__ import annotations
@@ -305,6 +309,7 @@ def child(root: Path) -> None:
                 "looked_up": len(item["looked_up"]),
                 "not_looked_up": len(item["not_looked_up"]),
                 "collection": item["collection"],
+                "snapshot": snapshot.name,
                 "status": summary.status.value,
                 "reason": summary.reason[:300],
             }
@@ -317,6 +322,8 @@ def main() -> None:
     parser.add_argument("--pulls", type=int, default=20_000)
     parser.add_argument("--keep", type=Path, default=None, help="build here and keep it")
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--resume", type=int, default=None, metavar="N",
+                        help="runs of N requests each, resumed until one completes")  # fmt: skip
     args = parser.parse_args()
     if args.child is not None:
         return child(args.child)
@@ -342,21 +349,20 @@ def main() -> None:
         api = f"http://127.0.0.1:{server.server_address[1]}"
         instance = write_instance(base / "instance", repo, api, start.date())
         env = {**os.environ, "BENCH_GH_TOKEN": TOKEN, "PYTHONPATH": str(REPO)}
-        wall = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, __file__, "--child", str(instance)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO,
-        )
-        wall = time.perf_counter() - wall
-        if proc.returncode != 0:
-            raise SystemExit(f"the measured process failed:\n{proc.stderr}")
-        m = json.loads(proc.stdout.strip().splitlines()[-1])
+        if args.resume is not None:
+            budgeted = {**env, "EVIDOC_FORGE_MAX_REQUESTS": str(args.resume)}
+            resumed_runs(instance, budgeted, server)
+        else:
+            wall = time.perf_counter()
+            m = measured(instance, env)
+            wall = time.perf_counter() - wall
     finally:
         server.shutdown()
         server.server_close()
+    if args.resume is not None:
+        if args.keep is None:
+            shutil.rmtree(base)
+        return
     counts = server.counts
     c = m["collection"]
     print(
@@ -376,6 +382,38 @@ def main() -> None:
     print(f"git.reviewed-changes: {m['status']}: {m['reason']}")
     if args.keep is None:
         shutil.rmtree(base)
+
+
+def measured(instance: Path, env: dict[str, str]) -> dict[str, Any]:
+    """One collection and evaluation in a fresh process: what `child` printed."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(instance)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"the measured process failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def resumed_runs(instance: Path, env: dict[str, str], server: StandIn) -> None:
+    """Collect again and again within the budget, each run resuming the one before."""
+    for run in range(1, 11):
+        before = server.counts.get("GraphQL", 0)
+        m = measured(instance, env)
+        c = m["collection"]
+        carried = (c.get("carried_over") or {}).get("pulls", 0)
+        print(
+            f"run {run} ({m['snapshot']}): {server.counts.get('GraphQL', 0) - before} GraphQL "
+            f"requests; resumed from {c.get('resumed_from')}, {carried} pull requests carried "
+            f"over; {m['pulls']} recorded, {m['not_looked_up']} commits not looked up; complete "
+            f"{c['complete']}; git.reviewed-changes {m['status']}"
+        )
+        if c["complete"]:
+            return
+        time.sleep(1.0)  # the next snapshot gets another id (one a second)
 
 
 if __name__ == "__main__":

@@ -347,7 +347,9 @@ class _Matches:
         commits are all read)."""
         for number, pull in self.pulls.items():
             merge = pull.get("merge_commit_sha")
-            if merge in self.index and number not in self.incomplete:
+            # A copy carried from an earlier snapshot has no commit subjects to compare: the
+            # earlier run's matches of its rebased copies are carried instead.
+            if merge in self.index and number not in self.incomplete and "read_in" not in pull:
                 self._rebased(pull, self.index[merge])
 
     def _rebased(self, pull: dict[str, Any], at: int) -> None:
@@ -648,27 +650,62 @@ def _gql_pull(node: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str | Non
     return pull, more
 
 
+NEWEST = "newest_updated_at"  # collection: `updatedAt` of the first pull request listed
+
+
 def _graphql_pull_requests(
-    client: ForgeClient, url: str, project: str, branch: str, history: History, budget: Budget
+    client: ForgeClient,
+    url: str,
+    project: str,
+    branch: str,
+    history: History,
+    budget: Budget,
+    earlier: _Earlier | None = None,
 ) -> dict[str, Any]:
     """The GraphQL way: page the merged pull requests into the branch, most recently updated
     first, with their reviews and commits, until one was last updated before the period; then
-    ask about the commits none explains, LOOKUP_BATCH at a time; all within the budget."""
+    ask about the commits none explains, LOOKUP_BATCH at a time; all within the budget.
+
+    With `earlier`, an item of an earlier run that stopped before the end, this run resumes it:
+
+    1. it lists from the top again, down to the first page that ends with a pull request last
+       updated before the earlier listing began (its `newest_updated_at`). Any pull request
+       updated since (a review given or dismissed, ...) sorts above that point, so it is read
+       afresh here; one that is not listed here was not updated since, and its earlier copy is
+       still what GitHub holds. If the budget runs out before that point, nothing of the earlier
+       item is used: this run is then an ordinary first run that stopped early;
+    2. it takes the earlier item's pull requests not listed again in step 1 (each marked
+       `read_in: <snapshot>`), the commits the earlier run matched to them, and the commits it
+       looked up and found no pull request for; all only for commits of this run's history;
+    3. it continues the listing from the earlier cursor (or not at all when the earlier listing
+       had reached the period's start); a pull request listed again there replaces its copy;
+    4. the reviews and commits beyond a first page, and the look-ups of the commits still
+       unexplained, are done as in a first run.
+
+    The collection record names the snapshot resumed from and what was carried over."""
     owner, _, name = project.partition("/")
     base = {"owner": owner, "name": name, "first": PAGE_SIZE}
     since = since_param(history.since)
     found = _Matches(history)
     more: dict[int, dict[str, str | None]] = {}  # cursors of reviews/commits not all read
+    listed: set[int] = set()  # pull requests this run's listing read
+    carried: set[int] = set()  # pull requests taken from `earlier` and not read again
+    newest: list[str] = []  # `updatedAt` of the first pull request listed from the top
 
     def consider(node: dict[str, Any], sha: str | None = None) -> None:
         """Take a merged pull request into the branch for the commits it explains (and `sha`,
-        a commit GitHub associates it with)."""
+        a commit GitHub associates it with). Listed again, a carried pull request is replaced
+        by what was just read."""
         if not node.get("mergedAt") or node.get("baseRefName") not in (None, branch):
             return
         number = node["number"]
         pull = found.pulls.get(number)
-        if pull is None:
+        if pull is None or (sha is None and number in carried):
+            carried.discard(number)
             pull, rest = _gql_pull(node)
+            if number in found.pulls:
+                found.pulls[number] = pull
+            more.pop(number, None)
             found.match(pull)
             if sha is not None:
                 found.take(pull, sha)
@@ -692,25 +729,64 @@ def _graphql_pull_requests(
             budget.stop(str(exc))
             return None
 
-    cursor: str | None = None
-    complete = False
-    while True:
-        data = ask(MERGED_PULLS, {"base": branch, "cursor": cursor})
-        if data is None:
-            budget.cursor = cursor
-            break
-        connection = ((data.get("repository") or {}).get("pullRequests")) or {}
-        nodes = connection.get("nodes") or []
-        for node in nodes:
-            consider(node)
-        info = connection.get("pageInfo") or {}
-        if not nodes or str(nodes[-1].get("updatedAt") or "") < since:
-            complete = True
-            break
-        if not info.get("hasNextPage"):
-            complete = True
-            break
-        cursor = info.get("endCursor")
+    def list_pulls(cursor: str | None, down_to: str) -> str | None:
+        """Page the listing from `cursor` until a page ends with a pull request last updated
+        before `down_to`, or the list ends: the last page's last `updatedAt`, "" at the end of
+        the list. None when the budget stopped it first; `budget.cursor` is then where."""
+        while True:
+            data = ask(MERGED_PULLS, {"base": branch, "cursor": cursor})
+            if data is None:
+                budget.cursor = cursor
+                return None
+            connection = ((data.get("repository") or {}).get("pullRequests")) or {}
+            nodes = connection.get("nodes") or []
+            if cursor is None and nodes and not newest:
+                newest.append(str(nodes[0].get("updatedAt") or ""))
+            for node in nodes:
+                listed.add(node["number"])
+                consider(node)
+            info = connection.get("pageInfo") or {}
+            if not nodes or not info.get("hasNextPage"):
+                return ""
+            last = str(nodes[-1].get("updatedAt") or "")
+            if last < down_to:
+                return last
+            cursor = info.get("endCursor")
+
+    def carry(earlier: _Earlier) -> list[str]:
+        """Step 2: the earlier pull requests and matches; the commits it looked up in vain."""
+        copies = {
+            number: {**pull, "read_in": pull.get("read_in") or earlier.snapshot}
+            for number, pull in earlier.pulls.items()
+            if number not in listed
+        }
+        for pull in copies.values():
+            found.match(pull)
+        for sha, numbers in earlier.commits.items():
+            if sha in found.index:
+                for number in numbers:
+                    pull = found.pulls.get(number) or copies.get(number)
+                    if pull is not None:
+                        found.take(pull, sha)
+        carried.update(n for n in copies if found.pulls.get(n) is copies[n])
+        return [s for s in earlier.looked_up if s in found.index and s not in found.commit_pulls]
+
+    not_resumed: str | None = None
+    looked_up: list[str] = []
+    if earlier is None:
+        last = list_pulls(None, since)
+    else:
+        last = list_pulls(None, max(earlier.newest, since))
+        if last is None:
+            not_resumed = (
+                f"{earlier.snapshot}: the pull requests updated since it were not all listed "
+                "again within the budget, so nothing of it was used"
+            )
+        else:
+            looked_up = carry(earlier)
+            if last >= since:  # the listing of step 1 stopped above the period's start
+                last = "" if earlier.cursor is None else list_pulls(earlier.cursor, since)
+    complete = last is not None and last < since
 
     def rest_of(number: int, cursors: dict[str, str | None]) -> None:
         """The reviews and commits of a pull request beyond its first page."""
@@ -740,8 +816,8 @@ def _graphql_pull_requests(
 
     complete_pulls()
     found.rebased()
-    looked_up: list[str] = []
-    asked: set[str] = set()
+    carried_looked_up = len(looked_up)
+    asked: set[str] = set(looked_up)
     if complete:
         while budget.stopped is None:
             batch = [sha for sha in found.unmatched() if sha not in asked][:LOOKUP_BATCH]
@@ -761,23 +837,211 @@ def _graphql_pull_requests(
             complete_pulls()
             found.rebased()
     skipped = [sha for sha in found.unmatched() if sha not in asked]
-    return found.record(branch, looked_up, skipped, budget.summary("graphql", complete))
+    collection = budget.summary("graphql", complete)
+    collection[NEWEST] = newest[0] if newest else None
+    if earlier is not None and not_resumed is None:
+        collection["resumed_from"] = earlier.snapshot
+        collection["carried_over"] = {
+            "pulls": len(carried - found.incomplete),  # the pulls marked `read_in`
+            "pulls_read_again": len(set(earlier.pulls) & listed),
+            "looked_up": carried_looked_up,
+            "cursor": earlier.cursor,
+        }
+    if not_resumed is not None:
+        collection["not_resumed"] = not_resumed
+    return found.record(branch, looked_up, skipped, collection)
+
+
+# --- resuming an earlier run -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResumeFrom:
+    """Where the earlier snapshots are, and what identifies the item a run may resume."""
+
+    out_dir: Path  # the snapshots directory
+    item_id: str  # github/<repo>/pull-requests
+    source: str  # the manifest's source: the API and project the item was read from
+    before: str  # this run's snapshot id: only older snapshots count
+
+
+@dataclass(frozen=True)
+class _Earlier:
+    """What an earlier run's pull-requests item read, checked to fit this run."""
+
+    snapshot: str
+    pulls: dict[int, dict[str, Any]]
+    commits: dict[str, list[int]]
+    looked_up: list[str]  # commits it asked about and found no pull request for
+    cursor: str | None  # where its listing stopped; None when it reached the period's start
+    newest: str  # `updatedAt` of the first pull request its listing read
+
+
+class _Unfit(Exception):
+    """Why an earlier item is not resumed from."""
+
+
+def _snapshot_file(snap: Path, rel: str) -> bytes:
+    """A file of a snapshot: never through a link, never outside the snapshot."""
+    path = snap / rel
+    try:
+        if path.is_symlink() or not path.resolve().is_relative_to(snap.resolve()):
+            raise _Unfit(f"{rel} is a link or lies outside the snapshot")
+        return path.read_bytes()
+    except OSError as exc:
+        raise _Unfit(f"{rel} cannot be read ({exc.strerror})") from None
+
+
+def _newest_with(resume: ResumeFrom) -> Path | None:
+    """The newest earlier snapshot whose manifest lists the item."""
+    try:
+        names = sorted(
+            (p.name for p in resume.out_dir.iterdir() if SNAPSHOT_NAME.match(p.name)),
+            reverse=True,
+        )
+    except OSError:
+        return None
+    for name in names:
+        if name >= resume.before:
+            continue
+        try:
+            manifest = json.loads((resume.out_dir / name / MANIFEST).read_bytes())
+            if any(i.get("id") == resume.item_id for i in manifest["items"]):
+                return resume.out_dir / name
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return None
+
+
+def _verified_item(snap: Path, resume: ResumeFrom) -> Any:
+    """The item's data, only if it verifies as `evidoc verify` checks it: the manifest's digest,
+    its signature when there is one, and the item's SHA-256."""
+    try:
+        manifest = Manifest.model_validate_json(_snapshot_file(snap, MANIFEST))
+    except ValueError:
+        raise _Unfit("its manifest is not an evidoc manifest") from None
+    if manifest.compute_digest() != manifest.digest:
+        raise _Unfit("its manifest's digest does not match (altered)")
+    if (snap / SIGNATURE).exists() or (snap / SIGNATURE).is_symlink():
+        why = check_signature(_snapshot_file(snap, SIGNATURE), manifest.digest)
+        if why is not None:
+            raise _Unfit(why)
+    item = next((i for i in manifest.items if i.id == resume.item_id), None)
+    if item is None or item.status is not ItemStatus.ok:
+        raise _Unfit("the item was not collected")
+    if item.source != resume.source:
+        raise _Unfit(f"the item was read from {item.source}, not {resume.source}")
+    body = _snapshot_file(snap, item.path)
+    if sha256_hex(body) != item.sha256:
+        raise _Unfit("the item's SHA-256 does not match the manifest (tampered)")
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise _Unfit("the item is not JSON") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _strings(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise _Unfit("a list of commits is malformed")
+    return value
+
+
+def _fit(snapshot: str, data: Any, branch: str, since: str) -> _Earlier | None:
+    """The earlier item as something to resume: None when it read everything; _Unfit when it
+    is of another branch, period start or API, or its data is not of the shape written."""
+    if not isinstance(data, dict) or not isinstance(data.get("collection"), dict):
+        raise _Unfit("the item has no collection record")
+    collection = data["collection"]
+    if collection.get("complete") is not False:
+        return None
+    if collection.get("api") != "graphql":
+        raise _Unfit(f"it was collected over {collection.get('api')}, not GraphQL")
+    if data.get("branch") != branch:
+        raise _Unfit(f"it is of branch {data.get('branch')!r}, not {branch!r}")
+    period = data.get("period")
+    if not isinstance(period, dict) or period.get("since") != since:
+        raise _Unfit("its period begins at another time")
+    cursor, newest = collection.get("cursor"), collection.get(NEWEST)
+    if not isinstance(newest, str) or not newest:
+        raise _Unfit("it does not record where its listing began")
+    if not (isinstance(cursor, str) and cursor) and not (
+        cursor is None and collection.get("listed") is True
+    ):
+        raise _Unfit("it records no cursor to continue from")
+    pulls: dict[int, dict[str, Any]] = {}
+    for pull in data.get("pulls") if isinstance(data.get("pulls"), list) else [None]:
+        if (
+            not isinstance(pull, dict)
+            or not _is_number(pull.get("number"))
+            or pull.get("base") != branch
+            or not pull.get("merged_at")
+            or not isinstance(pull.get("reviews"), list)
+            or not isinstance(pull.get("commits"), list)
+            or not all(isinstance(x, dict) for x in pull["reviews"] + pull["commits"])
+        ):
+            raise _Unfit("a pull request of it is malformed")
+        pulls[pull["number"]] = pull
+    commits = data.get("commits")
+    if not isinstance(commits, dict) or not all(
+        isinstance(numbers, list) and all(_is_number(n) and n in pulls for n in numbers)
+        for numbers in commits.values()
+    ):
+        raise _Unfit("its commit matches are malformed")
+    skipped = set(_strings(data.get("not_looked_up")))
+    looked_up = [s for s in _strings(data.get("looked_up")) if s not in skipped]
+    return _Earlier(snapshot, pulls, commits, looked_up, cursor, newest)
+
+
+def _earlier(resume: ResumeFrom, branch: str, since: str) -> _Earlier | str | None:
+    """The newest earlier snapshot's item, when it stopped early and fits this run; None when
+    there is nothing to resume; else why it is not used."""
+    snap = _newest_with(resume)
+    if snap is None:
+        return None
+    try:
+        return _fit(snap.name, _verified_item(snap, resume), branch, since)
+    except _Unfit as exc:
+        return f"{snap.name}: {exc}"
 
 
 def _pull_requests(
-    client: ForgeClient, project: str, branch: str, history: History | None
+    client: ForgeClient,
+    project: str,
+    branch: str,
+    history: History | None,
+    resume: ResumeFrom | None = None,
 ) -> dict[str, Any]:
     if history is None:
         raise ForgeError("the branch history could not be read, so commits cannot be matched")
     budget = Budget.from_env()
+    earlier = _earlier(resume, branch, since_param(history.since)) if resume else None
     try:
-        return _graphql_pull_requests(
-            client, graphql_url(client.base_url), project, branch, history, budget
+        data = _graphql_pull_requests(
+            client,
+            graphql_url(client.base_url),
+            project,
+            branch,
+            history,
+            budget,
+            earlier if isinstance(earlier, _Earlier) else None,
         )
     except GraphQLUnavailable as exc:
         unavailable = str(exc)
+    else:
+        if isinstance(earlier, str):
+            data["collection"]["not_resumed"] = earlier
+        return data
+    # The REST way always starts over: its item records no cursor of a GraphQL listing.
     data = _rest_pull_requests(client, project, branch, history, budget)
     data["collection"]["graphql_unavailable"] = unavailable
+    if earlier is not None:
+        data["collection"]["not_resumed"] = (
+            earlier if isinstance(earlier, str) else f"{earlier.snapshot}: the REST way starts over"
+        )
     return data
 
 
@@ -825,7 +1089,13 @@ def collect_github(
         record(
             writer,
             ids[3],
-            lambda: _pull_requests(client, project, branch, history),
+            lambda: _pull_requests(
+                client,
+                project,
+                branch,
+                history,
+                ResumeFrom(writer.out_dir, ids[3], kw["source"], snapshot_id(writer.created_at)),
+            ),
             query=(
                 f"POST {graphql_url(client.base_url)} (MergedPulls, CommitPulls); or "
                 f"GET /repos/{project}/pulls?state=closed&base={b}; "
