@@ -12,6 +12,7 @@ A rewrite of the branch that any snapshot of the period saw also fails the check
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -178,6 +179,32 @@ def _github_view(data: dict[str, Any], commits: dict[str, dict[str, Any]]) -> Fo
     return view
 
 
+def _gitlab_approvers(mr: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """GitLab: the approvals that count, and why the others do not: a bot account's, or one
+    given after the merge (where GitLab says when it was given)."""
+    bots = set(mr.get("approver_bots") or [])
+    when = mr.get("approved_at") or {}
+    merged = mr.get("merged_at")
+    counted, discounted = [], []
+    for who in mr.get("approved_by", []):
+        if who in bots:
+            discounted.append(f"{who} is a bot account")
+        elif merged and when.get(who) and _instant(when[who]) > _instant(merged):
+            discounted.append(f"{who} approved after the merge")
+        else:
+            counted.append(who)
+    return counted, discounted
+
+
+def _instant(text: str) -> str:
+    """An RFC 3339 time in UTC as comparable text (GitLab writes milliseconds and offsets)."""
+    try:
+        at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return at.astimezone(dt.UTC).isoformat()
+
+
 def _gitlab_view(data: dict[str, Any]) -> ForgeView:
     mrs = {m["iid"]: m for m in data.get("merge_requests", [])}
     view = ForgeView(
@@ -199,9 +226,10 @@ def _gitlab_view(data: dict[str, Any]) -> ForgeView:
                 for who in mr.get("approved_by", [])
                 if (names.get(who) or "").strip().casefold() in writers
             }
+            counted, discounted = _gitlab_approvers(mr)
             view.by_commit.setdefault(sha, []).append(
                 Change(
-                    f"merge request !{iid}", frozenset(authors), tuple(mr.get("approved_by", []))
+                    f"merge request !{iid}", frozenset(authors), tuple(counted), tuple(discounted)
                 )
             )
     return view

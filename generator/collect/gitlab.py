@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -172,6 +173,15 @@ def _merge_request(mr: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_BOT_USERNAME = re.compile(r"^(?:project|group)_\d+_bot(?:_[0-9a-f]+)?\d*$")
+
+
+def _is_bot(user: dict[str, Any]) -> bool:
+    """A bot account: GitLab's own flag where the answer carries it, or the names GitLab gives
+    project and group access token users."""
+    return user.get("bot") is True or bool(_BOT_USERNAME.match(str(user.get("username") or "")))
+
+
 def _mr_commit(c: dict[str, Any]) -> dict[str, Any]:
     """Who wrote and who committed one commit of a merge request, by name and e-mail."""
     return {
@@ -265,6 +275,14 @@ def _merge_requests(
         mr["approver_names"] = {
             u["username"]: u.get("name") or "" for u in approvers if u.get("username")
         }
+        # When each approval was given (newer GitLab versions say), and which approvers are
+        # bot accounts: neither an approval after the merge nor a bot's covers the change.
+        mr["approved_at"] = {
+            _user(a.get("user")): a["approved_at"]
+            for a in approvals.get("approved_by") or []
+            if _user(a.get("user")) and a.get("approved_at")
+        }
+        mr["approver_bots"] = sorted(u["username"] for u in approvers if _is_bot(u))
         mr["approvals_required"] = approvals.get("approvals_required")
         mr["commits"] = [_mr_commit(c) for c in commits]
     # A merge request whose approvals or commits were not read explains nothing.

@@ -398,3 +398,33 @@ def test_client_keeps_the_token_to_its_own_origin(httpserver: HTTPServer) -> Non
         pytest.raises(ForgeError, match="another host"),
     ):
         client.all("/items")
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"approved_at": "2030-01-01T00:00:00.000Z"}, "alice approved after the merge"),
+        (
+            {"user": {"id": 90, "username": "project_321_bot_1f2e", "name": "ci", "bot": True}},
+            "project_321_bot_1f2e is a bot account",
+        ),
+    ],
+)
+def test_gitlab_approvals_after_the_merge_or_by_bots_do_not_count(
+    shop: GitRepo, tmp_path: Path, gitlab: RecordedForge, change: dict, why: str
+) -> None:
+    """GitLab says when each approval was given, and which accounts are bots: neither an
+    approval after the merge nor a bot's covers the change."""
+    for key, route in gitlab.routes.items():
+        route.pop("once", None)
+        if key.endswith("/approvals") and "/merge_requests/" in key:
+            for approval in route["body"]["approved_by"]:
+                approval.update(change)
+    source = shop_source(
+        shop, tmp_path, forge="gitlab", project="acme/shop-gitops", api_url=gitlab.base_url
+    )
+    root = make_instance(tmp_path / "inst", [source])
+    found = results(root, collect(root, NOW), NOW)
+    squashed = by_check(found, "git.reviewed-changes")[f"shop-gitops@{shop.shas['squashed'][:12]}"]
+    assert squashed.reason.startswith("unreviewed"), squashed.reason
+    assert why in squashed.reason
