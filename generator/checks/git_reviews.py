@@ -434,6 +434,8 @@ def _push_record_gap(ctx: CheckContext, repo: Repository) -> str:
     if not read.data.get("complete", True):
         return f", and {label}'s push record was cut short: {read.data.get('stopped')}"
     covers = read.data.get("covers_from")
+    if not covers:
+        return f", and {label}'s push record lists no push to the branch that shows it"
     return f", and {label}'s push record reaches back only to {day(covers)}"
 
 

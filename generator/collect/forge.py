@@ -401,6 +401,14 @@ def record(
         )
         writer.add(item_id, {"error": str(exc)}, status=status, detail=str(exc), **common)
         return None
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        # An answer of another shape than documented (a proxy, an API change): this item is
+        # in error, the rest of the collection goes on.
+        why = f"the forge's answer is not of the documented shape ({type(exc).__name__}: {exc})"
+        writer.add(
+            item_id, {"error": why[:500]}, status=ItemStatus.error, detail=why[:500], **common
+        )
+        return None
     writer.add(item_id, data, **common)
     return data
 

@@ -570,13 +570,14 @@ def fetch_missing(gitdir: Path, repo: Repository, shas: list[str]) -> None:
     with the clone's credentials, lets that work for a private repository too."""
     if repo.url is None or not shas:
         return
-    subprocess.run(
-        ["git", "-C", str(gitdir), "cat-file", "--batch-check"],
-        input="".join(f"{sha}\n" for sha in shas).encode(),
-        capture_output=True,
-        env=_clone_auth_env(repo, repo.url),
-        timeout=600,
-    )
+    with contextlib.suppress(subprocess.TimeoutExpired):  # what is not fetched stays unknown
+        subprocess.run(
+            ["git", "-C", str(gitdir), "cat-file", "--batch-check"],
+            input="".join(f"{sha}\n" for sha in shas).encode(),
+            capture_output=True,
+            env=_clone_auth_env(repo, repo.url),
+            timeout=600,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -672,7 +673,7 @@ def rewrites_in_period(
 def push_rewrites(
     gitdir: Path,
     log: PushLog,
-    since: dt.datetime,
+    period: tuple[dt.datetime, dt.datetime],
     head: str,
     chain: list[str],
     signers: str | None = None,
@@ -702,7 +703,9 @@ def push_rewrites(
             out["dropped_records"] = dropped_records(gitdir, old, head, signers)
         return out
 
-    pushes = log.since(since)
+    # A push after the period is the next period's; one in it whose head is gone since, even
+    # by a later rewrite, is reported with it.
+    pushes = [p for p in log.since(period[0]) if p.at < period[1]]
     out: dict[str, dict[str, Any]] = {}
     covered: set[str] = set()
     for push in pushes:
@@ -843,7 +846,7 @@ def collect_repository(
             ref, head = _find_ref(gitdir, repo.branch)
             default_branch = _default_branch(gitdir, config)
             chain = first_parent_chain(gitdir, ref)
-            pushed = push_bound(pushes, since, head) if pushes is not None else None
+            pushed = push_bound(pushes, since) if pushes is not None else None
             if pushed is not None:
                 bounds.append(pushed)
             window = audit_window(chain, since, until, bounds, ended=until < now)
@@ -868,7 +871,9 @@ def collect_repository(
                 chain_shas = [sha for sha, _ in chain]
                 rewrites += [
                     r
-                    for r in push_rewrites(gitdir, pushes, since, head, chain_shas, signers)
+                    for r in push_rewrites(
+                        gitdir, pushes, (since, until), head, chain_shas, signers
+                    )
                     if r["head"] not in known
                 ]
             tags = tags_on_branch(gitdir, ref)
@@ -935,10 +940,16 @@ def collect_repository(
 
 
 def collect_git(
-    library: Library, writer: SnapshotWriter, now: dt.datetime, *, ttl: int = TTL
+    library: Library,
+    writer: SnapshotWriter,
+    now: dt.datetime,
+    *,
+    ttl: int = TTL,
+    trusted: tuple[bytes, ...] = (),
 ) -> None:
     """Collect every repository of the instance's sources.yaml into `writer`; every item stays
-    fresh for `ttl` seconds."""
+    fresh for `ttl` seconds. TRUSTED: the keys an earlier snapshot must be signed with before
+    a forge collection resumes from it."""
     sources = library.sources.model if library.sources is not None else None
     if sources is None:
         return
@@ -965,7 +976,7 @@ def collect_git(
         if repo.forge is Forge.github:
             from generator.collect.github import collect_github
 
-            collect_github(repo, writer, now, result.history, ttl)
+            collect_github(repo, writer, now, result.history, ttl, trusted)
         elif repo.forge is Forge.gitlab:
             from generator.collect.gitlab import collect_gitlab
 

@@ -58,11 +58,10 @@ class StartHead:
     """Where the branch stood when the period began, by the forge's record. `known`: the record
     reaches back that far; otherwise `sha` is only the old head of the period's first listed
     push (a lower bound of what came later). `sha` None: from the root (the branch did not
-    exist), unless `quiet`: nothing was pushed since, the branch stands where it stood then."""
+    exist then)."""
 
     known: bool
     sha: str | None
-    quiet: bool
 
 
 @dataclass(frozen=True)
@@ -77,19 +76,20 @@ class PushLog:
     stopped: str | None = None
 
     def head_at(self, at: dt.datetime) -> StartHead:
-        """Where the branch stood at AT by this record."""
+        """Where the branch stood at AT by this record. Only a listed push shows a head: a
+        record with no push at all proves nothing (a push the forge has not listed yet, or
+        listed in a form that does not name the branch, looks the same)."""
+        later = self.since(at)
         if self.covers_from is None or self.covers_from > at:
-            later = self.since(at)
             # Whatever came before, the commits above the first listed push's old head came
             # later; where the branch stood before that is not known.
-            return StartHead(False, later[0].before if later else None, False)
+            return StartHead(False, later[0].before if later else None)
         earlier = [p for p in self.pushes if p.at < at]
         if earlier:
-            return StartHead(True, earlier[-1].after, False)
-        later = self.since(at)
+            return StartHead(True, earlier[-1].after)
         if later:
-            return StartHead(True, later[0].before, False)
-        return StartHead(True, None, True)
+            return StartHead(True, later[0].before)
+        return StartHead(False, None)
 
     def since(self, at: dt.datetime) -> list[Push]:
         return [p for p in self.pushes if p.at >= at]
@@ -118,7 +118,7 @@ def github_pushes(
     reached = False
     for page in client.pages(f"/repos/{project}/activity", params, budget, listing=True):
         for entry in page:
-            at = _when(entry.get("timestamp"))
+            at = _when(entry.get("timestamp")) if isinstance(entry, dict) else None
             if at is None:
                 raise ForgeError(f"an activity of {project} has no readable timestamp")
             actor = entry.get("actor")
@@ -134,6 +134,7 @@ def github_pushes(
             reached = reached or at < since
         if reached:
             break
+    pushes.reverse()  # listed newest first: same-second pushes keep their order, oldest first
     pushes.sort(key=lambda p: p.at)
     complete = budget.stopped is None
     covers: dt.datetime | None = None
@@ -160,14 +161,20 @@ def gitlab_pushes(
     }
     pushes: list[Push] = []
     reached = False
+    bulk: dt.datetime | None = None  # the newest push of many refs at once
     for page in client.pages(f"/projects/{pid}/events", params, budget, listing=True):
         for event in page:
-            data = event.get("push_data") or {}
+            data = event.get("push_data") if isinstance(event, dict) else None
+            at = _when(event.get("created_at")) if isinstance(data, dict) else None
+            if at is None or not isinstance(data, dict):
+                raise ForgeError(f"a push event of {pid} has no readable push_data or created_at")
+            if data.get("ref") is None:
+                # GitLab records a push of more refs than push_event_activities_limit as one
+                # event naming none: it may have moved the branch, unseen.
+                bulk = max(bulk or at, at)
+                continue
             if data.get("ref_type") != "branch" or data.get("ref") != branch:
                 continue
-            at = _when(event.get("created_at"))
-            if at is None:
-                raise ForgeError(f"a push event of {pid} has no readable created_at")
             kind = {"created": "branch_creation", "removed": "branch_deletion"}.get(
                 str(data.get("action")), "push"
             )
@@ -183,22 +190,24 @@ def gitlab_pushes(
             reached = reached or at < since
         if reached:
             break
+    pushes.reverse()
     pushes.sort(key=lambda p: p.at)
     complete = budget.stopped is None
     covers = dt.datetime.combine(lower, dt.time(), dt.UTC) if complete else None
+    if covers is not None and bulk is not None:
+        # Only the pushes after the newest bulk push are all known.
+        covers = max(covers, bulk + dt.timedelta(seconds=1))
+        pushes = [p for p in pushes if p.at > bulk]
     return PushLog("GitLab", pushes, covers, complete, budget.stopped)
 
 
-def push_bound(log: PushLog, since: dt.datetime, head: str) -> Bound | None:
+def push_bound(log: PushLog, since: dt.datetime) -> Bound | None:
     """Where the forge's record shows the period began on the branch: exactly, when the record
     reaches back past the period's start; otherwise the old head of the period's first listed
     push, below which it cannot see."""
     start = log.head_at(since)
     by = f"{log.forge}'s push record"
     if start.known:
-        if start.quiet:
-            how = f"{by}: nothing was pushed to the branch since before the period"
-            return Bound(by, head, how, True)
         if start.sha is None:
             return Bound(by, None, f"{by}: the branch was created in the period", True)
         return Bound(by, start.sha, f"{by}: where the branch stood when the period began", True)

@@ -92,7 +92,9 @@ def github(
     for sha in every_commit(repo):
         forge.routes[f"GET {GH}/commits/{sha}/pulls"] = {"body": []}
     if pushes is not None:
-        newest_first = sorted(pushes, key=lambda p: p["timestamp"], reverse=True)
+        newest_first = sorted(
+            pushes, key=lambda p: p["timestamp"] if isinstance(p, dict) else "", reverse=True
+        )
         forge.routes[f"GET {GH}/activity"] = {"pages": [newest_first]}
     source = {
         "name": "shop",
@@ -171,7 +173,7 @@ def test_a_backdated_push_below_a_dated_one_is_judged_by_push_time(
     assert win["how"] == "GitHub's push record: where the branch stood when the period began"
     assert win["estimated"] is False and win["bounded"] is True
     record = load_snapshot(snapshot).get("github/shop/pushes", NOW).data
-    assert record["head_at_period_start"] == {"known": True, "sha": s["base"], "quiet": False}
+    assert record["head_at_period_start"] == {"known": True, "sha": s["base"]}
 
 
 def test_without_the_push_record_the_start_is_estimated_and_says_why(
@@ -331,3 +333,65 @@ def test_a_clone_fetches_the_dropped_head_to_judge_it(
         assert f"shop@{s['unreviewed'][:12]} (dropped)" in found
     else:
         assert "that head is no longer in the repository" in rewrite.reason
+
+
+def test_a_gitlab_bulk_push_cuts_what_the_record_shows(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch
+) -> None:
+    """A push of many refs at once is one GitLab event naming no ref: the branch may have
+    moved unseen, so the record shows nothing before it. With no push listed at all it shows
+    nothing either: a quiet-looking record is no proof of a quiet branch."""
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.commit("base", "Base", ALICE, at=at("2025-06-01"))
+    repo.commit("backdated", "Change production by hand", BOB, at=at("2025-07-01"))
+    bulk = push_event("2026-01-08T10:00:00Z", None, None)
+    bulk["push_data"].update(ref=None, ref_type="branch", commit_from=None, commit_to=None)
+    bulk["push_data"]["ref_count"] = 4
+    for events in ([], [bulk]):
+        root = gitlab(httpserver, repo, events, monkeypatch)
+        snapshot, found = judged(root)
+        assert found["shop"].status is ResultStatus.error, found["shop"].reason
+        assert found["shop"].reason.startswith("cannot tell what reached main of shop")
+        record = load_snapshot(snapshot).get("gitlab/shop/pushes", NOW).data
+        assert record["head_at_period_start"] == {"known": False, "sha": None}
+        httpserver.clear()
+        (root / "evidence" / "snapshots").rename(tmp_path / f"old{len(events)}")
+
+
+def test_a_force_push_after_an_ended_period_is_not_the_periods(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch
+) -> None:
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.commit("base", "Base", ALICE, at=at("2025-06-01"))
+    repo.commit("reviewed", "Reviewed change" + APPROVED, BOB, at=at("2026-01-06"))
+    repo.commit("later", "Next year's change", BOB, at=at("2027-01-06"))
+    repo.git("reset", "-q", "--hard", repo.shas["reviewed"])
+    s = repo.shas
+    pushes = [
+        activity("2025-06-01T10:00:00Z", None, s["base"], "branch_creation"),
+        activity("2026-01-06T10:00:00Z", s["base"], s["reviewed"]),
+        activity("2027-01-06T10:00:00Z", s["reviewed"], s["later"]),
+        activity("2027-01-07T10:00:00Z", s["later"], s["reviewed"], "force_push"),
+    ]
+    root = github(httpserver, repo, pushes, monkeypatch)
+    sources = root / "evidence" / "sources.yaml"
+    sources.write_text(
+        sources.read_text().replace(
+            "since: '2026-01-01'", "since: '2026-01-01'\n  until: '2026-12-31'"
+        )
+    )
+    when = at("2027-01-10")
+    _, found = judged(root, when)
+    assert found["shop"].status is ResultStatus.passed, found["shop"].reason
+    assert f"shop@{s['later'][:12]}" not in found
+
+
+def test_a_malformed_activity_answer_is_an_error_item_not_a_crash(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch
+) -> None:
+    repo = backdated(tmp_path)
+    snapshot, found = judged(github(httpserver, repo, ["not an activity"], monkeypatch))  # type: ignore[list-item]
+    item = load_snapshot(snapshot).get("github/shop/pushes", NOW)
+    assert item.item is not None and item.item.status.value == "error"
+    assert "no readable timestamp" in (item.item.detail or "")
+    assert "GitHub's push record could not be read" in found["shop"].reason
