@@ -863,6 +863,10 @@ class ResumeFrom:
     item_id: str  # github/<repo>/pull-requests
     source: str  # the manifest's source: the API and project the item was read from
     before: str  # this run's snapshot id: only older snapshots count
+    # The keys whose signature an earlier snapshot needs before its data is carried into this
+    # one: the instance's trusted keys and the key this run signs with. Without any, a snapshot
+    # is only as trustworthy as the directory it sits in, and integrity is all that is checked.
+    trusted: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -922,10 +926,17 @@ def _verified_item(snap: Path, resume: ResumeFrom) -> Any:
         raise _Unfit("its manifest is not an evidoc manifest") from None
     if manifest.compute_digest() != manifest.digest:
         raise _Unfit("its manifest's digest does not match (altered)")
-    if (snap / SIGNATURE).exists() or (snap / SIGNATURE).is_symlink():
-        why = check_signature(_snapshot_file(snap, SIGNATURE), manifest.digest)
-        if why is not None:
-            raise _Unfit(why)
+    signed = (snap / SIGNATURE).exists() or (snap / SIGNATURE).is_symlink()
+    if resume.trusted and not signed:
+        # Carried into a snapshot this run signs, forged data would be laundered.
+        raise _Unfit("it is not signed, and only evidence signed by a trusted key is carried over")
+    if signed:
+        signature = _snapshot_file(snap, SIGNATURE)
+        whys = [check_signature(signature, manifest.digest, key) for key in resume.trusted]
+        if not resume.trusted:
+            whys = [check_signature(signature, manifest.digest)]
+        if None not in whys:
+            raise _Unfit(whys[0] or "its signature does not verify")
     item = next((i for i in manifest.items if i.id == resume.item_id), None)
     if item is None or item.status is not ItemStatus.ok:
         raise _Unfit("the item was not collected")
@@ -1051,7 +1062,9 @@ def collect_github(
     now: dt.datetime,
     history: History | None,
     ttl: int = TTL,
+    trusted: tuple[bytes, ...] = (),
 ) -> None:
+    """TRUSTED: the keys an earlier snapshot must be signed with for its data to be resumed."""
     session = open_session(GITHUB, repo, writer, now, ttl)
     if session is None:
         return
@@ -1094,7 +1107,13 @@ def collect_github(
                 project,
                 branch,
                 history,
-                ResumeFrom(writer.out_dir, ids[3], kw["source"], snapshot_id(writer.created_at)),
+                ResumeFrom(
+                    writer.out_dir,
+                    ids[3],
+                    kw["source"],
+                    snapshot_id(writer.created_at),
+                    trusted,
+                ),
             ),
             query=(
                 f"POST {graphql_url(client.base_url)} (MergedPulls, CommitPulls); or "

@@ -51,6 +51,19 @@ def collector_identity(targets: Iterable[Target], host: str | None = None) -> Co
     )
 
 
+def _resume_trust(library: Library, sign_key: Any) -> tuple[bytes, ...]:
+    """Whose signature an earlier snapshot needs before a collection carries its data over:
+    the instance's trusted keys, and the key this run signs with."""
+    from generator.snapshot.signing import public_key_of
+    from generator.snapshot.trust import trusted_keys
+
+    configured = library.sources.model.trusted_keys if library.sources is not None else []
+    keys = trusted_keys(library.root, (), configured)
+    if sign_key is not None and public_key_of(sign_key) not in keys:
+        keys += (public_key_of(sign_key),)
+    return keys
+
+
 def collect(
     root: Path,
     envs: Iterable[str] = (),
@@ -116,7 +129,13 @@ def collect(
             on_item=on_item,
         )
         if git and repositories:
-            collect_git(library, writer, started, **({"ttl": ttl} if ttl is not None else {}))
+            collect_git(
+                library,
+                writer,
+                started,
+                trusted=_resume_trust(library, sign_key),
+                **({"ttl": ttl} if ttl is not None else {}),
+            )
         return writer.commit(sign_key)
     except BaseException:
         if writer is not None:

@@ -55,13 +55,13 @@ def sign(key: Ed25519PrivateKey, digest: str) -> bytes:
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
 
-def _raw_public(key: Ed25519PrivateKey) -> bytes:
+def public_key_of(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def key_fingerprint(key: Ed25519PrivateKey) -> str:
     """The fingerprint of a private key's public half (what a verifier will print)."""
-    return fingerprint(_raw_public(key))
+    return fingerprint(public_key_of(key))
 
 
 def sign_statement(key: Ed25519PrivateKey, statement: dict[str, object]) -> bytes:
@@ -71,7 +71,7 @@ def sign_statement(key: Ed25519PrivateKey, statement: dict[str, object]) -> byte
         "algorithm": "ed25519",
         "signed": "statement (canonical JSON, UTF-8)",
         "statement": statement,
-        "public_key": base64.b64encode(_raw_public(key)).decode(),
+        "public_key": base64.b64encode(public_key_of(key)).decode(),
         "signature": base64.b64encode(key.sign(canonical_json(statement))).decode(),
     }
     return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()

@@ -12,6 +12,7 @@ from generator.collect.git import collect_git
 from generator.loader import load_library
 from generator.pipeline import evaluate
 from generator.results import CheckResult
+from generator.snapshot.signing import public_key_of
 from generator.snapshot.store import SnapshotWriter, load_snapshot
 
 CHECKS: list[dict[str, Any]] = [
@@ -46,16 +47,18 @@ def make_instance(
     return root
 
 
-def collect(root: Path, now: dt.datetime) -> Path:
-    """Collect the instance's repositories into a new snapshot, as `evidoc collect` would."""
+def collect(root: Path, now: dt.datetime, sign_key: Any = None) -> Path:
+    """Collect the instance's repositories into a new snapshot, as `evidoc collect` would
+    (signed with SIGN_KEY, whose signature is then what earlier snapshots need)."""
     library = load_library(root)
     writer = SnapshotWriter(root / "evidence" / "snapshots", now)
+    trusted = (public_key_of(sign_key),) if sign_key is not None else ()
     try:
-        collect_git(library, writer, now)
+        collect_git(library, writer, now, trusted=trusted)
     except BaseException:
         writer.abort()
         raise
-    return writer.commit()
+    return writer.commit(sign_key)
 
 
 def results(root: Path, snapshot: Path, now: dt.datetime) -> list[CheckResult]:

@@ -181,7 +181,7 @@ def _tamper(snapshot: Path, manifest_too: bool) -> None:
     entry = next(i for i in manifest["items"] if i["id"] == PULLS)
     path = snapshot / entry["path"]
     path.write_bytes(path.read_bytes().replace(b'"CHANGES_REQUESTED"', b'"APPROVED"'))
-    if manifest_too:  # the item's hash follows; the sealed digest cannot
+    if manifest_too:  # the item's hash follows; the manifest's digest is not resealed
         entry["sha256"] = sha256_hex(path.read_bytes())
         (snapshot / "manifest.json").write_text(json.dumps(manifest))
 
@@ -218,3 +218,32 @@ def test_another_period_start_is_not_resumed(
     _, data, _ = collect_at(root, shop, LATER)
     assert listings(forge)[0] is None and "resumed_from" not in data["collection"]
     assert data["collection"]["not_resumed"] == f"{first.name}: its period begins at another time"
+
+
+def test_a_signing_run_resumes_only_from_a_snapshot_its_key_signed(
+    shop: GitRepo, tmp_path: Path, forge: RecordedForge, monkeypatch
+) -> None:
+    """Carried into a snapshot this run signs, a forged earlier item would be laundered: an
+    earlier snapshot resealed without its signature is not resumed from."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from generator.snapshot.manifest import Manifest
+
+    key = Ed25519PrivateKey.generate()
+    root = github_instance(tmp_path / "inst", shop, forge)
+    monkeypatch.setenv(BUDGET, "3")
+    first = collect(root, NOW, key)
+    _tamper(first, manifest_too=True)
+    manifest = Manifest.model_validate_json((first / "manifest.json").read_bytes())
+    (first / "manifest.json").write_bytes(manifest.sealed().model_dump_json().encode())
+    (first / "manifest.sig").unlink()
+    second = collect(root, LATER, key)
+    data = load_snapshot(second).get(PULLS, LATER).data
+    assert "resumed_from" not in data["collection"]
+    assert "only evidence signed by a trusted key" in data["collection"]["not_resumed"]
+    found = verdicts(results(root, second, LATER), shop)
+    assert found["merge quota"] == "unreviewed"
+    # Signed by the run's own key, the second (which also spent its budget) is resumed from.
+    third = collect(root, LATER + dt.timedelta(hours=1), key)
+    resumed = load_snapshot(third).get(PULLS, LATER + dt.timedelta(hours=1)).data
+    assert resumed["collection"].get("resumed_from") == second.name
