@@ -243,11 +243,17 @@ def _classic_phases(read: EvidenceRead, branch: str, line: Timeline) -> list[Pha
     phases = []
     if first[1].get("action") == "protected_branch.create":
         phases.append(Phase(since, True, {"protected": False}, True, "no classic protection yet"))
-        if first is not last:
-            phases.append(Phase(max(since, first[0]), True, data, False, now))
     else:
         phases.append(Phase(since, True, data, False, now))
-    phases.append(Phase(max(since, last[0]), True, data, True, now))
+    # After each change: none after a destroy (until the next create); after a create or update
+    # settings not known, unless it is the last change (then they are those of now).
+    for at, event in changes:
+        start = max(since, at)
+        if event.get("action") == "protected_branch.destroy":
+            label = f"classic protection removed by {_who(event.get('actor'))} on {_day(at)}"
+            phases.append(Phase(start, True, {"protected": False}, True, label))
+        else:
+            phases.append(Phase(start, True, data, (at, event) is last, now))
     return phases
 
 

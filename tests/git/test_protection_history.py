@@ -357,3 +357,33 @@ def test_gitlab_protection_removed_in_the_period_fails(
         "the settings did not hold over the whole period: the protection of main was removed in "
         "the period (Unprotected branch (ProtectedBranch main) by Alice Lund on 2026-01-09)"
     ) in result.reason
+
+
+def test_classic_protection_removed_for_a_while_fails_for_that_stretch(
+    shop: GitRepo, tmp_path: Path, github: RecordedForge
+) -> None:
+    """The audit log shows classic protection destroyed on 01-10 and created again on 01-12:
+    for two days the branch had none of it, whatever it is now."""
+
+    def event(at_ms: int, action: str) -> dict[str, Any]:
+        return {
+            "@timestamp": at_ms,
+            "action": action,
+            "actor": "mallory",
+            "created_at": at_ms,
+            "org": "acme",
+            "repo": "acme/shop-gitops",
+            "name": "main",
+        }
+
+    github.routes["GET /orgs/acme/audit-log"] = {
+        "body": [
+            event(1768039200000, "protected_branch.destroy"),  # 2026-01-10T10:00:00Z
+            event(1768212000000, "protected_branch.create"),  # 2026-01-12T10:00:00Z
+        ]
+    }
+    # The ruleset alone lets administrators bypass it; the classic protection binds them.
+    versions(github, (1, 1001, "2025-09-01T10:00:00Z", version_state(github)))
+    result = github_result(shop, tmp_path, github)
+    assert result.status is FAIL, result.reason
+    assert "classic protection removed by mallory on 2026-01-10" in result.reason
