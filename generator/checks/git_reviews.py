@@ -57,6 +57,7 @@ class Change:
     approvers: tuple[str, ...]  # forge user names whose approval stands
     discounted: tuple[str, ...] = ()  # approvals that do not count, and why
     unmatched: tuple[str, ...] = ()  # authors (e-mails) no forge account could be matched to
+    unmet: tuple[str, ...] = ()  # the request's own approval rules it was merged without
 
 
 @dataclass
@@ -227,9 +228,18 @@ def _gitlab_view(data: dict[str, Any]) -> ForgeView:
                 if (names.get(who) or "").strip().casefold() in writers
             }
             counted, discounted = _gitlab_approvers(mr)
+            unmet = tuple(
+                f"{r.get('name')} ({r.get('rule_type')}, {r.get('approvals_required')} required)"
+                for r in mr.get("approval_rules") or []
+                if isinstance(r, dict) and r.get("approved") is False
+            )
             view.by_commit.setdefault(sha, []).append(
                 Change(
-                    f"merge request !{iid}", frozenset(authors), tuple(counted), tuple(discounted)
+                    f"merge request !{iid}",
+                    frozenset(authors),
+                    tuple(counted),
+                    tuple(discounted),
+                    unmet=unmet,
                 )
             )
     return view
@@ -302,6 +312,16 @@ def _forge_verdict(changes: list[Change], n: int) -> tuple[str, str]:
     for change in changes:
         others = [a for a in change.approvers if a.casefold() not in change.authors]
         selves = [a for a in change.approvers if a.casefold() in change.authors]
+        if change.unmet:
+            # Merged without what its own rules ask (code owners, a team's approval...).
+            verdicts.append(
+                (
+                    UNREVIEWED,
+                    f"{change.ref} was merged without meeting its approval rule(s) "
+                    f"{'; '.join(change.unmet)}",
+                )
+            )
+            continue
         if len(others) >= n and change.unmatched:
             # An approver could be one of them under an account we cannot see.
             verdicts.append(

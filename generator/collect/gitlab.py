@@ -16,6 +16,8 @@ from generator.collect.forge import (
     ForgeError,
     ForgeKind,
     co_authors,
+    describe,
+    json_body,
     open_session,
     record,
     since_param,
@@ -182,6 +184,36 @@ def _is_bot(user: dict[str, Any]) -> bool:
     return user.get("bot") is True or bool(_BOT_USERNAME.match(str(user.get("username") or "")))
 
 
+def _approval_state(
+    client: ForgeClient, pid: str, iid: int, budget: Budget
+) -> dict[str, Any] | str:
+    """The merge request's approval rules (code owners, regular rules, ...) and whether each was
+    met; or why they cannot be read (GitLab Free has none: 403/404, asked once a project)."""
+    if not budget.take():
+        raise ForgeError(budget.stopped or "the budget was spent", rate_limited=True)
+    response = client.get(f"/projects/{pid}/merge_requests/{iid}/approval_state")
+    if response.status_code in (403, 404):
+        return describe(response)
+    if response.status_code != 200:
+        raise ForgeError(describe(response), response.status_code)
+    body = json_body(response)
+    rules = [
+        {
+            "name": rule.get("name"),
+            "rule_type": rule.get("rule_type"),
+            "approvals_required": rule.get("approvals_required"),
+            "approved": rule.get("approved"),
+            "approved_by": sorted(filter(None, (_user(u) for u in rule.get("approved_by") or []))),
+        }
+        for rule in body.get("rules") or []
+        if isinstance(rule, dict)
+    ]
+    return {
+        "approval_rules": rules,
+        "approval_rules_overwritten": body.get("approval_rules_overwritten"),
+    }
+
+
 def _mr_commit(c: dict[str, Any]) -> dict[str, Any]:
     """Who wrote and who committed one commit of a merge request, by name and e-mail."""
     return {
@@ -252,6 +284,7 @@ def _merge_requests(
     asked = set(looked_up)
     skipped = {sha for sha in unmatched if sha not in asked}
     incomplete: set[int] = set()
+    rules_unavailable: str | None = None  # why the projects' approval rules cannot be read
     for iid, mr in mrs.items():
         try:
             if not budget.take():
@@ -261,6 +294,12 @@ def _merge_requests(
             commits = client.all(
                 f"/projects/{pid}/merge_requests/{iid}/commits", {"per_page": 100}, budget
             )
+            if rules_unavailable is None:
+                state = _approval_state(client, pid, iid, budget)
+                if isinstance(state, str):
+                    rules_unavailable = state
+                else:
+                    mr.update(state)
         except ForgeError as exc:
             if not exc.rate_limited:
                 raise
@@ -298,6 +337,7 @@ def _merge_requests(
         "commits": {sha: sorted(iids) for sha, iids in sorted(commit_mrs.items())},
         "looked_up": sorted(looked_up),
         "not_looked_up": sorted(skipped),
+        "approval_rules_unavailable": rules_unavailable,
         "collection": budget.summary("rest", complete),
     }
 

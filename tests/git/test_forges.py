@@ -428,3 +428,64 @@ def test_gitlab_approvals_after_the_merge_or_by_bots_do_not_count(
     squashed = by_check(found, "git.reviewed-changes")[f"shop-gitops@{shop.shas['squashed'][:12]}"]
     assert squashed.reason.startswith("unreviewed"), squashed.reason
     assert why in squashed.reason
+
+
+def test_a_gitlab_merge_request_merged_without_meeting_its_rules_is_unreviewed(
+    shop: GitRepo, tmp_path: Path, gitlab: RecordedForge
+) -> None:
+    """GitLab's approval state of a merge request lists its rules (code owners, a team's) and
+    whether each was met: enough approvals in number do not make up for an unmet rule."""
+    for key, route in list(gitlab.routes.items()):
+        route.pop("once", None)
+        if key.endswith("/approvals") and "/merge_requests/" in key:
+            approver = (
+                route["body"]["approved_by"][0]["user"] if route["body"]["approved_by"] else {}
+            )
+            gitlab.routes[key.replace("/approvals", "/approval_state")] = {
+                "body": {
+                    "approval_rules_overwritten": False,
+                    "rules": [
+                        {
+                            "id": 7,
+                            "name": "Platform code owners",
+                            "rule_type": "code_owner",
+                            "eligible_approvers": [],
+                            "approvals_required": 1,
+                            "users": [],
+                            "groups": [],
+                            "contains_hidden_groups": False,
+                            "approved_by": [approver] if approver else [],
+                            "source_rule": None,
+                            "approved": False,
+                            "overridden": False,
+                        }
+                    ],
+                }
+            }
+    source = shop_source(
+        shop, tmp_path, forge="gitlab", project="acme/shop-gitops", api_url=gitlab.base_url
+    )
+    root = make_instance(tmp_path / "inst", [source])
+    snapshot = collect(root, NOW)
+    mrs = load_snapshot(snapshot).get("gitlab/shop-gitops/merge-requests", NOW).data
+    assert mrs["approval_rules_unavailable"] is None
+    found = results(root, snapshot, NOW)
+    squashed = by_check(found, "git.reviewed-changes")[f"shop-gitops@{shop.shas['squashed'][:12]}"]
+    assert squashed.reason.startswith("unreviewed"), squashed.reason
+    assert (
+        "without meeting its approval rule(s) Platform code owners (code_owner" in squashed.reason
+    )
+
+
+def test_gitlab_without_approval_rules_says_so(
+    shop: GitRepo, tmp_path: Path, gitlab: RecordedForge
+) -> None:
+    """GitLab Free has no approval rules: asked once, the answer is recorded, not failed."""
+    source = shop_source(
+        shop, tmp_path, forge="gitlab", project="acme/shop-gitops", api_url=gitlab.base_url
+    )
+    root = make_instance(tmp_path / "inst", [source])
+    snapshot = collect(root, NOW)
+    mrs = load_snapshot(snapshot).get("gitlab/shop-gitops/merge-requests", NOW).data
+    assert "not found (HTTP 404)" in mrs["approval_rules_unavailable"]
+    assert len([s for s in gitlab.seen if s.path.endswith("/approval_state")]) == 1
