@@ -152,6 +152,16 @@ def backdated(tmp_path: Path) -> GitRepo:
     return repo
 
 
+def rewritten(tmp_path: Path) -> GitRepo:
+    """An unreviewed commit pushed on 01-06, then replaced on 01-07 by a reviewed one."""
+    repo = GitRepo.init(tmp_path / "repo")
+    repo.commit("base", "Base", ALICE, at=at("2025-06-01"))
+    repo.commit("unreviewed", "Change production by hand", BOB, at=at("2026-01-06"))
+    repo.git("reset", "-q", "--hard", repo.shas["base"])
+    repo.commit("clean", "Reviewed change" + APPROVED, BOB, at=at("2026-01-07"))
+    return repo
+
+
 def test_a_backdated_push_below_a_dated_one_is_judged_by_push_time(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch
 ) -> None:
@@ -228,11 +238,7 @@ def test_a_force_push_no_snapshot_saw_fails_the_period(
 ) -> None:
     """An unreviewed commit pushed, then replaced by a force push with a reviewed one, all
     between two snapshots: the branch looks clean, GitHub's record does not."""
-    repo = GitRepo.init(tmp_path / "repo")
-    repo.commit("base", "Base", ALICE, at=at("2025-06-01"))
-    repo.commit("unreviewed", "Change production by hand", BOB, at=at("2026-01-06"))
-    repo.git("reset", "-q", "--hard", repo.shas["base"])
-    repo.commit("clean", "Reviewed change" + APPROVED, BOB, at=at("2026-01-07"))
+    repo = rewritten(tmp_path)
     s = repo.shas
     pushes = [
         activity("2025-06-01T10:00:00Z", None, s["base"], "branch_creation"),
@@ -282,11 +288,7 @@ def test_gitlab_push_events_bound_the_period_and_show_rewrites(
 def test_a_gitlab_push_whose_old_head_is_gone_is_a_rewrite(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch
 ) -> None:
-    repo = GitRepo.init(tmp_path / "repo")
-    repo.commit("base", "Base", ALICE, at=at("2025-06-01"))
-    repo.commit("unreviewed", "Change production by hand", BOB, at=at("2026-01-06"))
-    repo.git("reset", "-q", "--hard", repo.shas["base"])
-    repo.commit("clean", "Reviewed change" + APPROVED, BOB, at=at("2026-01-07"))
+    repo = rewritten(tmp_path)
     s = repo.shas
     events = [
         push_event("2025-06-01T10:00:00Z", None, s["base"], "created"),
