@@ -166,6 +166,7 @@ class GitBranch(_Open):
     default_branch: str | None = None
     previous: dict[str, Any] | None = None
     rewrites_in_period: list[dict[str, Any]] | None = None
+    behind_forge: dict[str, Any] | None = None
     tags_on_branch: dict[str, str] | None = None
     remote_tracking: dict[str, Any] | None = None
 

@@ -535,6 +535,22 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
     if bad is not None:
         return [bad]
     data, branch = reads[0].data, reads[1].data
+    behind = branch.get("behind_forge")
+    if isinstance(behind, dict):
+        # The repository read lacks what the forge shows pushed: judged, it would pass on a
+        # shorter history than the period's.
+        push = behind.get("push") or {}
+        return [
+            ctx.result(
+                repo.name,
+                ResultStatus.error,
+                f"{repo.name} as read is behind {behind.get('forge')}: its newest push to "
+                f"{branch.get('branch')}, a {_push_words(push)}, made "
+                f"{short(push.get('after') or '')}, which the branch read does not hold; fetch "
+                "the repository (and move its branch on) before collecting",
+                ids,
+            )
+        ]
     commits: list[dict[str, Any]] = data.get("commits", [])
     by_sha = {c["sha"]: c for c in commits}
     evidence = list(ids)

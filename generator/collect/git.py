@@ -726,6 +726,21 @@ def push_rewrites(
     return list(out.values())
 
 
+def behind_forge(gitdir: Path, log: PushLog, head: str, chain: list[str]) -> dict | None:
+    """The forge's newest push, when the branch read does not hold the head it made and that
+    head is not a rewrite of it: the repository lacks it, or the branch read is an ancestor of
+    it. Then the repository is behind the forge (a `path:` clone not fetched, or fetched but
+    its branch not moved on), and what it holds of the period is not all that reached it."""
+    newest = log.pushes[-1] if log.pushes else None
+    if newest is None or newest.after is None or newest.after in chain:
+        return None
+    if _is_ancestor(gitdir, newest.after, head):
+        return None  # on the branch, below later commits pushed since the record was read
+    if _is_ancestor(gitdir, head, newest.after) is False:
+        return None  # present and diverged: a rewrite, judged as one
+    return {"forge": log.forge, "push": newest.record()}
+
+
 def _is_ancestor(gitdir: Path, old: str, new: str) -> bool | None:
     """Whether OLD is an ancestor of NEW; None when git has not both."""
     proc = subprocess.run(
@@ -864,11 +879,14 @@ def collect_repository(
                 head,
                 lambda snap: _recorded_commits(writer.out_dir, snap, repo),
             )
+            behind = None
             if pushes is not None:
                 heads = {s for p in pushes.since(since) for s in (p.before, p.after) if s}
                 fetch_missing(gitdir, repo, sorted(heads))
                 known = {r["head"] for r in rewrites}
                 chain_shas = [sha for sha, _ in chain]
+                behind = behind_forge(gitdir, pushes, head, chain_shas)
+            if pushes is not None and behind is None:
                 rewrites += [
                     r
                     for r in push_rewrites(
@@ -930,6 +948,7 @@ def collect_repository(
             "default_branch": default_branch,
             "previous": compare,
             "rewrites_in_period": rewrites,
+            "behind_forge": behind,
             "tags_on_branch": tags,
             "remote_tracking": tracking,
         },

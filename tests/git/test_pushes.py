@@ -397,3 +397,31 @@ def test_a_malformed_activity_answer_is_an_error_item_not_a_crash(
     assert item.item is not None and item.item.status.value == "error"
     assert "no readable timestamp" in (item.item.detail or "")
     assert "GitHub's push record could not be read" in found["shop"].reason
+
+
+@pytest.mark.parametrize("fetched", [False, True])
+def test_a_path_repository_behind_the_forge_is_an_error(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch, fetched: bool
+) -> None:
+    """A local clone not fetched (or fetched, its branch not moved on) lacks what the forge
+    shows pushed since: judged, it would pass on less than the period's history."""
+    forge_side = backdated(tmp_path)
+    local = tmp_path / "local"
+    run_git(tmp_path, "clone", "-q", str(forge_side.path), str(local), env=forge_side.env)
+    run_git(local, "reset", "-q", "--hard", forge_side.shas["backdated"], env=forge_side.env)
+    if not fetched:  # the reviewed commit is not in the local repository at all
+        run_git(local, "reflog", "expire", "--expire=now", "--all", env=forge_side.env)
+        run_git(local, "update-ref", "-d", "refs/remotes/origin/main", env=forge_side.env)
+        run_git(local, "gc", "-q", "--prune=now", env=forge_side.env)
+    s = forge_side.shas
+    pushes = [
+        activity("2025-06-01T10:00:00Z", None, s["base"], "branch_creation"),
+        activity("2026-01-08T10:00:00Z", s["base"], s["backdated"]),
+        activity("2026-01-10T10:00:00Z", s["backdated"], s["reviewed"]),
+    ]
+    root = github(httpserver, GitRepo(local, forge_side.env), pushes, monkeypatch)
+    _, found = judged(root)
+    assert found["shop"].status is ResultStatus.error, found["shop"].reason
+    assert found["shop"].reason.startswith("shop as read is behind GitHub")
+    assert f"made {s['reviewed'][:12]}, which the branch read does not hold" in found["shop"].reason
+    assert f"shop@{s['reviewed'][:12]}" not in found  # not called a rewrite
