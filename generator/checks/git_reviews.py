@@ -440,6 +440,12 @@ def _dropped(
     return f"; of the dropped commits: {', '.join(parts)}", out
 
 
+def _rules_unavailable(ctx: CheckContext, repo: Repository) -> str | None:
+    """Why GitLab's approval rules of the merge requests were not read, if they were not."""
+    read = ctx.read(f"gitlab/{repo.name}/merge-requests")
+    return read.data.get("approval_rules_unavailable") if read.usable else None
+
+
 def _push_record_gap(ctx: CheckContext, repo: Repository) -> str:
     """Why the forge's record of pushes did not show where the period began."""
     if repo.forge is None:
@@ -454,8 +460,15 @@ def _push_record_gap(ctx: CheckContext, repo: Repository) -> str:
     if not read.data.get("complete", True):
         return f", and {label}'s push record was cut short: {read.data.get('stopped')}"
     covers = read.data.get("covers_from")
-    if not covers:
+    if not read.data.get("pushes") or not covers:
         return f", and {label}'s push record lists no push to the branch that shows it"
+    if read.data.get("bulk_push") and day(read.data["bulk_push"]) >= day(
+        read.data.get("period_since")
+    ):
+        return (
+            f", and {label}'s push record shows nothing before a push of many branches naming "
+            f"none on {day(read.data['bulk_push'])}"
+        )
     return f", and {label}'s push record reaches back only to {day(covers)}"
 
 
@@ -540,17 +553,20 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
         # The repository read lacks what the forge shows pushed: judged, it would pass on a
         # shorter history than the period's.
         push = behind.get("push") or {}
-        return [
-            ctx.result(
-                repo.name,
-                ResultStatus.error,
+        if behind.get("bulk_push"):
+            why = (
+                f"{repo.name} as read may be behind {behind.get('forge')}: its newest push to "
+                f"the project, on {day(behind['bulk_push'])}, was recorded as a push of many "
+                "branches naming none, so whether this repository holds it cannot be told"
+            )
+        else:
+            why = (
                 f"{repo.name} as read is behind {behind.get('forge')}: its newest push to "
                 f"{branch.get('branch')}, a {_push_words(push)}, made "
-                f"{short(push.get('after') or '')}, which the branch read does not hold; fetch "
-                "the repository (and move its branch on) before collecting",
-                ids,
+                f"{short(push.get('after') or '')}, which the branch read does not hold"
             )
-        ]
+        fix = "; fetch the repository (and move its branch on) before collecting"
+        return [ctx.result(repo.name, ResultStatus.error, why + fix, ids)]
     commits: list[dict[str, Any]] = data.get("commits", [])
     by_sha = {c["sha"]: c for c in commits}
     evidence = list(ids)
@@ -599,6 +615,12 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
                     evidence,
                 )
             )
+    if repo.forge is Forge.gitlab and _rules_unavailable(ctx, repo):
+        notes.append(
+            "GitLab's approval rules of the merge requests could not be read "
+            f"({_rules_unavailable(ctx, repo)}), so only their number of approvals was "
+            "judged, not whether each rule (code owners...) was met"
+        )
     if view is not None and view.not_looked_up:
         notes.append(
             f"{len(view.not_looked_up)} commit(s) were not looked up on the forge (a collection "
@@ -652,10 +674,12 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
         # with an earlier date look the same, so what was judged cannot pass.
         status = ResultStatus.error
         judged = f"{total} change(s) judged, all approved; but " if total else ""
+        gap = _push_record_gap(ctx, repo).removeprefix(", and ")
         reason = (
-            f"cannot tell what reached {where}: {judged}{window.get('how')}; a push made in the "
-            "period with an earlier date would look like no change; a snapshot taken before "
-            "the next period bounds it"
+            f"cannot tell what reached {where}: {judged}{window.get('how')}"
+            + (f"; {gap}" if gap else "")
+            + "; a push made in the period with an earlier date would look like no change; a "
+            "snapshot taken before the next period bounds it"
         )
     # Every failure listed on its own: the summary only repeats them (counted once by reports).
     listed = failing <= MAX_LISTED and (bool(offenders) or bool(rewrites))

@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator import interrupt, scratch
+from generator.collect.forge import since_param
 from generator.collect.pushes import Push, PushLog, push_bound
 from generator.collect.remotes import redact_url
 from generator.collect.window import Window, audit_window, period_bound
@@ -726,12 +727,18 @@ def push_rewrites(
     return list(out.values())
 
 
-def behind_forge(gitdir: Path, log: PushLog, head: str, chain: list[str]) -> dict | None:
+def behind_forge(
+    gitdir: Path, log: PushLog, head: str, chain: list[str], local: bool
+) -> dict | None:
     """The forge's newest push, when the branch read does not hold the head it made and that
     head is not a rewrite of it: the repository lacks it, or the branch read is an ancestor of
     it. Then the repository is behind the forge (a `path:` clone not fetched, or fetched but
-    its branch not moved on), and what it holds of the period is not all that reached it."""
+    its branch not moved on), and what it holds of the period is not all that reached it. For a
+    LOCAL repository a newer push that names no branch (GitLab's bulk push) cannot be told
+    apart from that, and is reported too."""
     newest = log.pushes[-1] if log.pushes else None
+    if local and log.bulk is not None and (newest is None or log.bulk > newest.at):
+        return {"forge": log.forge, "bulk_push": since_param(log.bulk)}
     if newest is None or newest.after is None or newest.after in chain:
         return None
     if _is_ancestor(gitdir, newest.after, head):
@@ -885,7 +892,7 @@ def collect_repository(
                 fetch_missing(gitdir, repo, sorted(heads))
                 known = {r["head"] for r in rewrites}
                 chain_shas = [sha for sha, _ in chain]
-                behind = behind_forge(gitdir, pushes, head, chain_shas)
+                behind = behind_forge(gitdir, pushes, head, chain_shas, repo.path is not None)
             if pushes is not None and behind is None:
                 rewrites += [
                     r

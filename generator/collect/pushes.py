@@ -74,6 +74,9 @@ class PushLog:
     covers_from: dt.datetime | None
     complete: bool
     stopped: str | None = None
+    # GitLab: the newest push of many branches at once, recorded naming none: the branch may
+    # have moved then, unseen.
+    bulk: dt.datetime | None = None
 
     def head_at(self, at: dt.datetime) -> StartHead:
         """Where the branch stood at AT by this record. Only a listed push shows a head: a
@@ -84,7 +87,9 @@ class PushLog:
             # Whatever came before, the commits above the first listed push's old head came
             # later; where the branch stood before that is not known.
             return StartHead(False, later[0].before if later else None)
-        earlier = [p for p in self.pushes if p.at < at]
+        covered = [p for p in self.pushes if p.at >= self.covers_from]
+        earlier = [p for p in covered if p.at < at]
+        later = [p for p in covered if p.at >= at]
         if earlier:
             return StartHead(True, earlier[-1].after)
         if later:
@@ -170,8 +175,9 @@ def gitlab_pushes(
                 raise ForgeError(f"a push event of {pid} has no readable push_data or created_at")
             if data.get("ref") is None:
                 # GitLab records a push of more refs than push_event_activities_limit as one
-                # event naming none: it may have moved the branch, unseen.
-                bulk = max(bulk or at, at)
+                # event naming none: of branches, it may have moved this one, unseen.
+                if data.get("ref_type") in (None, "branch"):
+                    bulk = max(bulk or at, at)
                 continue
             if data.get("ref_type") != "branch" or data.get("ref") != branch:
                 continue
@@ -195,10 +201,10 @@ def gitlab_pushes(
     complete = budget.stopped is None
     covers = dt.datetime.combine(lower, dt.time(), dt.UTC) if complete else None
     if covers is not None and bulk is not None:
-        # Only the pushes after the newest bulk push are all known.
+        # Only after the newest bulk push are the branch's pushes all known; those before it
+        # still name heads the branch had.
         covers = max(covers, bulk + dt.timedelta(seconds=1))
-        pushes = [p for p in pushes if p.at > bulk]
-    return PushLog("GitLab", pushes, covers, complete, budget.stopped)
+    return PushLog("GitLab", pushes, covers, complete, budget.stopped, bulk)
 
 
 def push_bound(log: PushLog, since: dt.datetime) -> Bound | None:
@@ -232,6 +238,7 @@ def _data(log: PushLog, since: dt.datetime) -> dict[str, Any]:
         "complete": log.complete,
         "stopped": log.stopped,
         "period_since": since_param(since),
+        "bulk_push": since_param(log.bulk) if log.bulk else None,
         "head_at_period_start": dataclasses.asdict(start),
     }
 

@@ -58,7 +58,12 @@ def _resume_trust(library: Library, sign_key: Any) -> tuple[bytes, ...]:
     from generator.snapshot.trust import trusted_keys
 
     configured = library.sources.model.trusted_keys if library.sources is not None else []
-    keys = trusted_keys(library.root, (), configured)
+    try:
+        keys = trusted_keys(library.root, (), configured)
+    except InputError:
+        # A trusted key that cannot be read: no earlier snapshot can be shown signed by the
+        # keys meant, so none is resumed from (a key no signature names).
+        return (b"unreadable trusted key",)
     if sign_key is not None and public_key_of(sign_key) not in keys:
         keys += (public_key_of(sign_key),)
     return keys

@@ -247,3 +247,18 @@ def test_a_signing_run_resumes_only_from_a_snapshot_its_key_signed(
     third = collect(root, LATER + dt.timedelta(hours=1), key)
     resumed = load_snapshot(third).get(PULLS, LATER + dt.timedelta(hours=1)).data
     assert resumed["collection"].get("resumed_from") == second.name
+
+
+def test_an_unreadable_trusted_key_resumes_nothing_and_stops_nothing(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A trusted key that cannot be read: no earlier snapshot can be shown signed by the keys
+    meant, so none is resumed from; the collection itself goes on."""
+    from generator.collect.run import _resume_trust
+    from generator.loader import load_library
+    from tests.git.instance import make_instance
+
+    root = make_instance(tmp_path / "inst", [{"name": "shop", "path": "unused"}])
+    monkeypatch.setenv("EVIDOC_TRUSTED_KEYS", str(tmp_path / "missing.pub"))
+    trusted = _resume_trust(load_library(root), None)
+    assert trusted and all(len(key) != 32 for key in trusted)  # no Ed25519 key matches it

@@ -489,3 +489,5 @@ def test_gitlab_without_approval_rules_says_so(
     mrs = load_snapshot(snapshot).get("gitlab/shop-gitops/merge-requests", NOW).data
     assert "not found (HTTP 404)" in mrs["approval_rules_unavailable"]
     assert len([s for s in gitlab.seen if s.path.endswith("/approval_state")]) == 1
+    summary = by_check(results(root, snapshot, NOW), "git.reviewed-changes")["shop-gitops"]
+    assert "GitLab's approval rules of the merge requests could not be read" in summary.reason

@@ -337,27 +337,80 @@ def test_a_clone_fetches_the_dropped_head_to_judge_it(
         assert "that head is no longer in the repository" in rewrite.reason
 
 
-def test_a_gitlab_bulk_push_cuts_what_the_record_shows(
+def bulk_event(when: str, ref_type: str = "branch") -> dict:
+    """A push of more refs than GitLab's push_event_activities_limit: one event naming none."""
+    event = push_event(when, None, None)
+    event["push_data"].update(ref=None, ref_type=ref_type, commit_from=None, commit_to=None)
+    event["push_data"]["ref_count"] = 4
+    return event
+
+
+def test_a_gitlab_record_without_a_push_proves_nothing(
     tmp_path: Path, httpserver: HTTPServer, monkeypatch
 ) -> None:
-    """A push of many refs at once is one GitLab event naming no ref: the branch may have
-    moved unseen, so the record shows nothing before it. With no push listed at all it shows
-    nothing either: a quiet-looking record is no proof of a quiet branch."""
+    """No push listed at all is no proof of a quiet branch: a push GitLab has not listed yet
+    looks the same. The result says what the record showed."""
     repo = GitRepo.init(tmp_path / "repo")
     repo.commit("base", "Base", ALICE, at=at("2025-06-01"))
     repo.commit("backdated", "Change production by hand", BOB, at=at("2025-07-01"))
-    bulk = push_event("2026-01-08T10:00:00Z", None, None)
-    bulk["push_data"].update(ref=None, ref_type="branch", commit_from=None, commit_to=None)
-    bulk["push_data"]["ref_count"] = 4
-    for events in ([], [bulk]):
-        root = gitlab(httpserver, repo, events, monkeypatch)
-        snapshot, found = judged(root)
-        assert found["shop"].status is ResultStatus.error, found["shop"].reason
-        assert found["shop"].reason.startswith("cannot tell what reached main of shop")
-        record = load_snapshot(snapshot).get("gitlab/shop/pushes", NOW).data
-        assert record["head_at_period_start"] == {"known": False, "sha": None}
-        httpserver.clear()
-        (root / "evidence" / "snapshots").rename(tmp_path / f"old{len(events)}")
+    snapshot, found = judged(gitlab(httpserver, repo, [], monkeypatch))
+    assert found["shop"].status is ResultStatus.error, found["shop"].reason
+    assert found["shop"].reason.startswith("cannot tell what reached main of shop")
+    assert "GitLab's push record lists no push to the branch" in found["shop"].reason
+    record = load_snapshot(snapshot).get("gitlab/shop/pushes", NOW).data
+    assert record["head_at_period_start"] == {"known": False, "sha": None}
+
+
+def test_a_gitlab_bulk_push_of_branches_may_hide_a_push_to_a_local_clone(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch
+) -> None:
+    """A push of many branches names none: whether a local clone holds it cannot be told."""
+    repo = backdated(tmp_path)
+    s = repo.shas
+    events = [
+        push_event("2025-06-01T10:00:00Z", None, s["base"], "created"),
+        push_event("2026-01-10T10:00:00Z", s["base"], s["reviewed"]),
+        bulk_event("2026-01-12T10:00:00Z"),
+    ]
+    _, found = judged(gitlab(httpserver, repo, events, monkeypatch))
+    assert found["shop"].status is ResultStatus.error, found["shop"].reason
+    assert found["shop"].reason.startswith("shop as read may be behind GitLab")
+
+
+def test_a_gitlab_tag_push_hides_no_rewrite(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch
+) -> None:
+    """A push of many tags names no ref either, but moves no branch: the branch's pushes
+    before it still show the rewrite."""
+    repo = rewritten(tmp_path)
+    s = repo.shas
+    events = [
+        push_event("2025-06-01T10:00:00Z", None, s["base"], "created"),
+        push_event("2026-01-06T10:00:00Z", s["base"], s["unreviewed"]),
+        push_event("2026-01-07T10:00:00Z", s["unreviewed"], s["clean"]),
+        bulk_event("2026-01-08T10:00:00Z", ref_type="tag"),
+    ]
+    _, found = judged(gitlab(httpserver, repo, events, monkeypatch))
+    assert found["shop"].status is ResultStatus.failed, found["shop"].reason
+    assert f"shop@{s['unreviewed'][:12]}" in found
+
+
+def test_a_gitlab_bulk_push_before_the_period_starts_the_record_after_it(
+    tmp_path: Path, httpserver: HTTPServer, monkeypatch
+) -> None:
+    """A bulk push of branches before the period: the branch's head at the start is the old
+    head of its first push after the bulk push, not what an older push made."""
+    repo = backdated(tmp_path)
+    s = repo.shas
+    events = [
+        push_event("2025-06-01T10:00:00Z", None, s["backdated"], "created"),  # misleading
+        bulk_event("2025-12-20T10:00:00Z"),
+        push_event("2026-01-08T10:00:00Z", s["base"], s["backdated"]),
+        push_event("2026-01-10T10:00:00Z", s["backdated"], s["reviewed"]),
+    ]
+    snapshot, found = judged(gitlab(httpserver, repo, events, monkeypatch))
+    assert window(snapshot)["base"] == s["base"]
+    assert found[f"shop@{s['backdated'][:12]}"].reason.startswith("directly pushed")
 
 
 def test_a_force_push_after_an_ended_period_is_not_the_periods(
