@@ -192,26 +192,18 @@ def _branch_named(name: Any, branch: str) -> bool:
 
 def _classic_phases(read: EvidenceRead, branch: str, line: Timeline) -> list[Phase]:
     """Classic protection over the period, from the organisation audit log: unchanged, created in
-    the period (nothing before), or changed (not known before the last change)."""
+    the period (nothing before), or changed (not known before the last change). Overrides are
+    read whether or not the branch is protected now."""
     since = line.since
     if not read.usable:
         line.statements.append("classic branch protection: could not be read")
         return [Phase(since, True, None, False, "classic branch protection (unreadable)")]
     data = read.data
-    if not data.get("protected"):
-        line.statements.append("classic branch protection: none")
-        return [Phase(since, True, data, True, "no classic branch protection")]
-    now = "classic branch protection as it stands now"
+    protected = bool(data.get("protected"))
     log = data.get("audit_log") or {}
-    if log.get("error") or log.get("events") is None:
-        why = log.get("error") or "it was not collected"
-        line.statements.append(
-            f"classic branch protection: only its current state is known (the organisation audit "
-            f"log could not be read: {why})"
-        )
-        return [Phase(since, True, data, False, now)]
-    events = [e for e in log["events"] if _branch_named(e.get("branch"), branch)]
-    for e in events:
+    readable = not log.get("error") and isinstance(log.get("events"), list)
+    events = [e for e in log.get("events") or [] if _branch_named(e.get("branch"), branch)]
+    for e in events if readable else []:
         at = _at(e.get("at"))
         if e.get("action") == "protected_branch.policy_override" and at and at <= line.until:
             named = "" if e.get("branch") else " (the event does not name the branch)"
@@ -221,10 +213,21 @@ def _classic_phases(read: EvidenceRead, branch: str, line: Timeline) -> list[Pha
             )
     changes = [
         (at, e)
-        for e in events
+        for e in (events if readable else [])
         if e.get("action") != "protected_branch.policy_override" and (at := _at(e.get("at")))
     ]
     retained = _at(log.get("retained_from"))
+    if not protected and not changes:
+        line.statements.append("classic branch protection: none")
+        return [Phase(since, True, data, True, "no classic branch protection")]
+    now = "classic branch protection as it stands now"
+    if not readable:
+        why = log.get("error") or "it was not collected"
+        line.statements.append(
+            f"classic branch protection: only its current state is known (the organisation audit "
+            f"log could not be read: {why})"
+        )
+        return [Phase(since, True, data, False, now)]
     if retained is not None and retained > since:
         line.statements.append(
             "classic branch protection: only its current state is known (the audit log reaches "
@@ -240,11 +243,15 @@ def _classic_phases(read: EvidenceRead, branch: str, line: Timeline) -> list[Pha
         f"classic branch protection: changed ({told}); only its settings since "
         f"{_day(last[0])} are known"
     )
+    # Where its settings are not known: those of now, assumed, while it is protected now;
+    # none to judge by (None) once it has been removed since.
+    unknown = data if protected else None
+    unknown_label = now if protected else "classic branch protection with settings not known"
     phases = []
     if first[1].get("action") == "protected_branch.create":
         phases.append(Phase(since, True, {"protected": False}, True, "no classic protection yet"))
     else:
-        phases.append(Phase(since, True, data, False, now))
+        phases.append(Phase(since, True, unknown, False, unknown_label))
     # After each change: none after a destroy (until the next create); after a create or update
     # settings not known, unless it is the last change (then they are those of now).
     for at, event in changes:
@@ -252,8 +259,10 @@ def _classic_phases(read: EvidenceRead, branch: str, line: Timeline) -> list[Pha
         if event.get("action") == "protected_branch.destroy":
             label = f"classic protection removed by {_who(event.get('actor'))} on {_day(at)}"
             phases.append(Phase(start, True, {"protected": False}, True, label))
+        elif (at, event) is last and protected:
+            phases.append(Phase(start, True, data, True, now))
         else:
-            phases.append(Phase(start, True, data, (at, event) is last, now))
+            phases.append(Phase(start, True, unknown, False, unknown_label))
     return phases
 
 
@@ -416,6 +425,11 @@ def _judge_period(line: Timeline, n: int) -> tuple[list[str], list[str], bool]:
         known = known and all(p.known for p in chosen)
         span = f"from {_day(start)} to {_day(end)}"
         force = "; ".join(p.label for p in chosen if p.data is not None or p.known)
+        blind = [p.label for p in chosen if p.data is None and not p.known]
+        if found and blind:
+            # A provider whose settings then are not known may have provided what is missing.
+            unknown.append(f"whether {', '.join(found)} {span} ({'; '.join(blind)})")
+            found = []
         if found:
             problems.append(f"{span} ({force}): {', '.join(found)}")
         unknown += [f"{u} {span}" for u in unsure]

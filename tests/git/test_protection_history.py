@@ -5,6 +5,7 @@ forge stand-in in the shapes of the forges' REST documentation."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +388,54 @@ def test_classic_protection_removed_for_a_while_fails_for_that_stretch(
     result = github_result(shop, tmp_path, github)
     assert result.status is FAIL, result.reason
     assert "classic protection removed by mallory on 2026-01-10" in result.reason
+
+
+def test_classic_protection_removed_after_an_ended_period_is_not_a_failure_of_it(
+    shop: GitRepo, tmp_path: Path, github: RecordedForge
+) -> None:
+    """No classic protection now, but the audit log shows it removed after the period ended:
+    what it required during the period is not known, so a period the ruleset alone did not
+    cover cannot be told, not failed. An override in the period still fails it."""
+    rulesets_only(github)
+    # The ruleset was disabled through the period and turned on after it; classic protection,
+    # whose settings then are not known, may have covered the period.
+    versions(
+        github,
+        (1, 1001, "2025-09-01T10:00:00Z", version_state(github, enforcement="disabled")),
+        (2, 1001, "2026-02-15T10:00:00Z", version_state(github, bypass_actors=[])),
+    )
+    removed = {
+        "@timestamp": 1772359200000,  # 2026-03-01T10:00:00Z, after the period
+        "action": "protected_branch.destroy",
+        "actor": "alice",
+        "created_at": 1772359200000,
+        "org": "acme",
+        "repo": "acme/shop-gitops",
+        "name": "main",
+    }
+    github.routes["GET /orgs/acme/audit-log"] = {"body": [removed]}
+    source = shop_source(
+        shop,
+        tmp_path,
+        forge="github",
+        project="acme/shop-gitops",
+        api_url=github.base_url,
+        token_env="SHOP_GH_TOKEN",
+        until="2026-01-31",
+    )
+    later = dt.datetime(2026, 3, 5, tzinfo=dt.UTC)
+    root = make_instance(tmp_path / "inst", [source], CHECKS)
+    result = by_check(results(root, collect(root, later), later), "git.branch-protection")
+    reason = result["shop-gitops"].reason
+    assert result["shop-gitops"].status is ResultStatus.not_collected, reason
+    assert "cannot tell whether" in reason
+    assert "classic branch protection with settings not known" in reason
+    # An override in the period fails it, though the branch has no classic protection now.
+    override = {**removed, "action": "protected_branch.policy_override", "branch": "main"}
+    override["@timestamp"] = override["created_at"] = 1768213800000  # 2026-01-12T10:30:00Z
+    github.routes["GET /orgs/acme/audit-log"] = {"body": [override, removed]}
+    for old in (root / "evidence" / "snapshots").iterdir():
+        old.rename(tmp_path / old.name)
+    result = by_check(results(root, collect(root, later), later), "git.branch-protection")
+    assert result["shop-gitops"].status is ResultStatus.failed
+    assert "alice overrode branch protection on 2026-01-12" in result["shop-gitops"].reason
