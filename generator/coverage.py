@@ -20,8 +20,7 @@ from generator.library import Library
 from generator.models import AuditPeriod
 from generator.report import Report, Status, build_report
 from generator.results import Results, ResultStatus
-from generator.snapshot.manifest import MANIFEST
-from generator.snapshot.store import SNAPSHOT_NAME, SNAPSHOTS, Snapshot, load_snapshot
+from generator.snapshot.store import Snapshot, load_snapshot, snapshots_before
 
 ABSENT = "not reported"  # a result a snapshot does not have (its subject did not exist then)
 MAX_SNAPSHOTS = 400  # snapshots judged per period, at most (more than one a day for a year)
@@ -148,18 +147,11 @@ def _in_period(created: dt.datetime, period: AuditPeriod | None) -> bool:
 def _candidates(root: Path, latest: Snapshot, period: AuditPeriod | None) -> list[Path]:
     """Older snapshots whose name (their collection time) falls in the period; the manifest's
     own time is checked again once loaded."""
-    base = Path(root) / SNAPSHOTS
-    if not base.is_dir():
-        return []
-    return sorted(
+    return [
         p
-        for p in base.iterdir()
-        if p.is_dir()
-        and SNAPSHOT_NAME.match(p.name)
-        and (p / MANIFEST).is_file()
-        and p.name < latest.manifest.id
-        and (period is None or _in(_named_day(p.name), period))
-    )
+        for p in snapshots_before(root, latest.manifest.id)
+        if period is None or _in(_named_day(p.name), period)
+    ]
 
 
 def _named_day(name: str) -> dt.date | None:

@@ -24,8 +24,7 @@ from generator.library import Library
 from generator.models import Acceptance, Incident
 from generator.report import Report, Status
 from generator.results import CheckResult, ResultStatus, root_causes
-from generator.snapshot.manifest import MANIFEST
-from generator.snapshot.store import SNAPSHOT_NAME, SNAPSHOTS, Snapshot, load_snapshot
+from generator.snapshot.store import Snapshot, load_snapshot, snapshots_before
 
 MAX_HISTORY = 1000  # older snapshots looked at, at most
 
@@ -164,20 +163,7 @@ def _check_line(library: Library, practice: str, key: str) -> tuple[str | None, 
 
 def older_snapshots(root: Path, current: Snapshot) -> list[Path]:
     """The instance's snapshots older than CURRENT, newest first."""
-    base = Path(root) / SNAPSHOTS
-    if not base.is_dir():
-        return []
-    return sorted(
-        (
-            p
-            for p in base.iterdir()
-            if p.is_dir()
-            and SNAPSHOT_NAME.match(p.name)
-            and (p / MANIFEST).is_file()
-            and p.name < current.manifest.id
-        ),
-        reverse=True,
-    )[:MAX_HISTORY]
+    return snapshots_before(root, current.manifest.id)[::-1][:MAX_HISTORY]
 
 
 def first_seen(

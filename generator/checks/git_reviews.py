@@ -615,11 +615,12 @@ def _repository(ctx: CheckContext, repo: Repository, n: int) -> list[CheckResult
                     evidence,
                 )
             )
-    if repo.forge is Forge.gitlab and _rules_unavailable(ctx, repo):
+    unread_rules = _rules_unavailable(ctx, repo) if repo.forge is Forge.gitlab else None
+    if unread_rules:
         notes.append(
-            "GitLab's approval rules of the merge requests could not be read "
-            f"({_rules_unavailable(ctx, repo)}), so only their number of approvals was "
-            "judged, not whether each rule (code owners...) was met"
+            f"GitLab's approval rules of the merge requests could not be read ({unread_rules}), "
+            "so only their number of approvals was judged, not whether each rule (code "
+            "owners...) was met"
         )
     if view is not None and view.not_looked_up:
         notes.append(

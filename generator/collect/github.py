@@ -26,11 +26,16 @@ from generator.collect.forge import (
     strip_urls,
 )
 from generator.collect.git import TTL, History
+from generator.errors import InputError
 from generator.models.sources import Repository
-from generator.snapshot.canonical import sha256_hex
-from generator.snapshot.manifest import MANIFEST, SIGNATURE, ItemStatus, Manifest
-from generator.snapshot.signing import check_signature
-from generator.snapshot.store import SNAPSHOT_NAME, SnapshotWriter, parse_time, snapshot_id
+from generator.snapshot.manifest import MANIFEST, SIGNATURE, ItemStatus
+from generator.snapshot.store import (
+    SNAPSHOT_NAME,
+    SnapshotWriter,
+    load_snapshot,
+    parse_time,
+    snapshot_id,
+)
 
 API = "https://api.github.com"
 TOKEN_ENV = "GITHUB_TOKEN"
@@ -885,17 +890,6 @@ class _Unfit(Exception):
     """Why an earlier item is not resumed from."""
 
 
-def _snapshot_file(snap: Path, rel: str) -> bytes:
-    """A file of a snapshot: never through a link, never outside the snapshot."""
-    path = snap / rel
-    try:
-        if path.is_symlink() or not path.resolve().is_relative_to(snap.resolve()):
-            raise _Unfit(f"{rel} is a link or lies outside the snapshot")
-        return path.read_bytes()
-    except OSError as exc:
-        raise _Unfit(f"{rel} cannot be read ({exc.strerror})") from None
-
-
 def _newest_with(resume: ResumeFrom) -> Path | None:
     """The newest earlier snapshot whose manifest lists the item."""
     try:
@@ -918,37 +912,24 @@ def _newest_with(resume: ResumeFrom) -> Path | None:
 
 
 def _verified_item(snap: Path, resume: ResumeFrom) -> Any:
-    """The item's data, only if it verifies as `evidoc verify` checks it: the manifest's digest,
-    its signature when there is one, and the item's SHA-256."""
-    try:
-        manifest = Manifest.model_validate_json(_snapshot_file(snap, MANIFEST))
-    except ValueError:
-        raise _Unfit("its manifest is not an evidoc manifest") from None
-    if manifest.compute_digest() != manifest.digest:
-        raise _Unfit("its manifest's digest does not match (altered)")
-    signed = (snap / SIGNATURE).exists() or (snap / SIGNATURE).is_symlink()
-    if resume.trusted and not signed:
+    """The item's data, only if the snapshot verifies as `evidoc verify` checks it (signed by a
+    trusted key, when there are any)."""
+    if resume.trusted and not ((snap / SIGNATURE).exists() or (snap / SIGNATURE).is_symlink()):
         # Carried into a snapshot this run signs, forged data would be laundered.
         raise _Unfit("it is not signed, and only evidence signed by a trusted key is carried over")
-    if signed:
-        signature = _snapshot_file(snap, SIGNATURE)
-        whys = [check_signature(signature, manifest.digest, key) for key in resume.trusted]
-        if not resume.trusted:
-            whys = [check_signature(signature, manifest.digest)]
-        if None not in whys:
-            raise _Unfit(whys[0] or "its signature does not verify")
-    item = next((i for i in manifest.items if i.id == resume.item_id), None)
+    try:
+        snapshot = load_snapshot(snap, resume.trusted)
+    except InputError as exc:
+        raise _Unfit(exc.message) from None
+    item = next((i for i in snapshot.manifest.items if i.id == resume.item_id), None)
     if item is None or item.status is not ItemStatus.ok:
         raise _Unfit("the item was not collected")
     if item.source != resume.source:
         raise _Unfit(f"the item was read from {item.source}, not {resume.source}")
-    body = _snapshot_file(snap, item.path)
-    if sha256_hex(body) != item.sha256:
-        raise _Unfit("the item's SHA-256 does not match the manifest (tampered)")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise _Unfit("the item is not JSON") from None
+    read = snapshot.get(item.id, snapshot.created_at)
+    if not read.usable:
+        raise _Unfit(f"the item cannot be read ({read.state.value})")
+    return read.data
 
 
 def _is_number(value: Any) -> bool:

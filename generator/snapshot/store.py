@@ -301,6 +301,22 @@ def load_snapshot(path: Path, trusted: Sequence[bytes] = (), *, verified: bool =
     return Snapshot(path=path, manifest=manifest)
 
 
+def snapshots_before(root: Path, snapshot_id: str) -> list[Path]:
+    """The instance's snapshot directories (named as collect names them, with a manifest) older
+    than SNAPSHOT_ID, oldest first."""
+    base = Path(root) / SNAPSHOTS
+    if not base.is_dir():
+        return []
+    return sorted(
+        p
+        for p in base.iterdir()
+        if p.is_dir()
+        and SNAPSHOT_NAME.match(p.name)
+        and (p / MANIFEST).is_file()
+        and p.name < snapshot_id
+    )
+
+
 def latest_snapshot(root: Path) -> Path | None:
     """The newest snapshot directory under ROOT/evidence/snapshots, if any."""
     base = root / SNAPSHOTS
